@@ -1,0 +1,38 @@
+"""Log-in and self-registration: the public routes."""
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from wallet import identity
+from wallet.api import create_app
+from wallet.models import Credentials, Registered, RegistrationConfirmation, RegistrationRequest, TokenCreated
+from wallet.observability import logger, metrics, tracer
+
+app = create_app(authenticated=False)
+
+
+@app.post(
+    "/authorization", summary="Create an access token", responses={401: {"description": "Wrong login or password"}}
+)
+def authorize(credentials: Credentials) -> TokenCreated:
+    token = identity.log_in(credentials.login, credentials.password)
+    metrics.add_metric(name="LogIns", unit=MetricUnit.Count, value=1)
+    return token
+
+
+@app.post("/registration", status_code=202, summary="Start self-registration: a one-time code is sent to the login")
+def register(request: RegistrationRequest) -> dict[str, str]:
+    identity.request_registration(request)
+    return {"status": "CODE_SENT"}
+
+
+@app.post("/registration/confirm", status_code=201, summary="Confirm self-registration with the code and a password")
+def confirm_registration(confirmation: RegistrationConfirmation) -> dict[str, Registered]:
+    return {"members": identity.confirm_registration(confirmation)}
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

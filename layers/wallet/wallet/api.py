@@ -1,0 +1,92 @@
+"""The HTTP face every function shares: one resolver set-up, the error shape, the caller's identity."""
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from wallet.auth import Caller, caller_from_authorization_header
+from wallet.errors import PayloadTooLarge, Unauthenticated, WalletError
+from wallet.observability import logger
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+def parse_json_body(body: str) -> Any:
+    """Numbers are parsed exactly (Decimal), never through a binary float."""
+    if len(body.encode()) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"The body exceeds {MAX_BODY_BYTES} bytes")
+    return json.loads(body, parse_float=Decimal, parse_constant=_reject_constant)
+
+
+def _reject_constant(name: str) -> Any:
+    raise json.JSONDecodeError(f"{name} is not a JSON value", name, 0)
+
+
+class WalletResolver(APIGatewayRestResolver):
+    """Authenticates the caller before anything else, as an API Gateway authorizer would: a request
+    without a valid token learns nothing about routes or schemas."""
+
+    def __init__(self, *, authenticated: bool):
+        super().__init__(enable_validation=True, json_body_deserializer=parse_json_body)
+        self.authenticated = authenticated
+
+    def resolve(self, event: Any, context: Any) -> dict[str, Any]:
+        if self.authenticated:
+            headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
+            try:
+                self.append_context(caller=caller_from_authorization_header(headers.get("authorization")))
+            except Unauthenticated as error:
+                self.clear_context()
+                return {
+                    "statusCode": error.status,
+                    "headers": {"Content-Type": content_types.APPLICATION_JSON},
+                    "body": json.dumps(error.body()),
+                    "isBase64Encoded": False,
+                }
+        return super().resolve(event, context)
+
+
+def create_app(*, authenticated: bool = True) -> WalletResolver:
+    app = WalletResolver(authenticated=authenticated)
+
+    @app.exception_handler(WalletError)
+    def domain_error(error: WalletError) -> Response[Any]:
+        headers = {}
+        if retry_after := getattr(error, "retry_after_seconds", None):
+            headers["Retry-After"] = str(retry_after)
+        return _error_response(error.status, error.body(), headers)
+
+    @app.exception_handler(RequestValidationError)
+    def invalid_request(error: RequestValidationError) -> Response[Any]:
+        details = [{"field": _field_name(issue["loc"]), "issue": issue["msg"]} for issue in error.errors()]
+        body = {"code": "VALIDATION_ERROR", "message": "The request is not valid", "details": details}
+        return _error_response(400, body)
+
+    @app.exception_handler(Exception)
+    def unexpected_error(error: Exception) -> Response[Any]:
+        logger.exception("Unexpected error")
+        return _error_response(500, {"code": "INTERNAL_ERROR", "message": "Something went wrong", "details": []})
+
+    @app.not_found
+    def unknown_route(_: NotFoundError) -> Response[Any]:
+        return _error_response(404, {"code": "NOT_FOUND", "message": "No such route", "details": []})
+
+    return app
+
+
+def caller(app: APIGatewayRestResolver) -> Caller:
+    return app.context["caller"]  # type: ignore[no-any-return]
+
+
+def _field_name(location: tuple[Any, ...]) -> str:
+    """('body', 'filter', 'type') -> 'filter.type'; a body that is not JSON at all -> 'body'."""
+    names = [str(part) for part in location[1:] if isinstance(part, str)] if location[:1] == ("body",) else []
+    return ".".join(names) or (str(location[-1]) if location and location[0] != "body" else "body")
+
+
+def _error_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[Any]:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers)

@@ -1,0 +1,102 @@
+"""Access tokens, password hashing and the caller's identity and rights."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import cache
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from wallet import clock
+from wallet.config import settings
+from wallet.errors import Forbidden, NotFound, Unauthenticated
+from wallet.models import STAFF_ROLES, AuthorizationToken, OrganizationType, Role
+from wallet.secrets import signing_key
+
+TOKEN_ALGORITHM = "HS256"
+TOKEN_ISSUER = "wallet"
+
+
+@dataclass(frozen=True)
+class Caller:
+    user_id: str
+    login: str
+    organization_id: str
+    organization_type: OrganizationType
+    role: Role
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    def require(self, *roles: Role) -> None:
+        if self.role not in roles:
+            raise Forbidden("This operation needs one of the roles: " + ", ".join(roles))
+
+    def require_owner_or_staff(self, organization_id: str) -> None:
+        """Someone else's thing is reported as absent, so its existence is not revealed."""
+        if not self.is_staff and organization_id != self.organization_id:
+            raise NotFound("Not found")
+
+
+def issue_token(caller: Caller) -> AuthorizationToken:
+    issued = clock.now()
+    expires = issued + timedelta(minutes=settings().token_ttl_minutes)
+    claims = {
+        "iss": TOKEN_ISSUER,
+        "sub": caller.user_id,
+        "login": caller.login,
+        "org": caller.organization_id,
+        "orgType": caller.organization_type.value,
+        "role": caller.role.value,
+        "iat": int(issued.timestamp()),
+        "exp": int(expires.timestamp()),
+    }
+    token = jwt.encode(claims, signing_key(), algorithm=TOKEN_ALGORITHM)
+    return AuthorizationToken(token=token, expires_at=clock.iso(expires))
+
+
+def caller_from_authorization_header(header: str | None) -> Caller:
+    scheme, _, token = (header or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("A bearer token is required")
+    try:
+        claims = jwt.decode(
+            token.strip(),
+            signing_key(),
+            algorithms=[TOKEN_ALGORITHM],
+            issuer=TOKEN_ISSUER,
+            options={"require": ["exp", "iat", "sub", "iss"]},
+        )
+        return Caller(
+            user_id=claims["sub"],
+            login=claims["login"],
+            organization_id=claims["org"],
+            organization_type=OrganizationType(claims["orgType"]),
+            role=Role(claims["role"]),
+        )
+    except (jwt.PyJWTError, KeyError, ValueError) as error:
+        raise Unauthenticated("The token is invalid or expired") from error
+
+
+@cache
+def _hasher() -> PasswordHasher:
+    return PasswordHasher()  # argon2id with the library's RFC 9106 defaults
+
+
+def hash_password(password: str) -> str:
+    return _hasher().hash(password)
+
+
+def password_matches(password_hash: str | None, password: str) -> bool:
+    """Always spends one hash computation, so an unknown login takes as long as a wrong password."""
+    try:
+        return _hasher().verify(password_hash or _dummy_hash(), password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@cache
+def _dummy_hash() -> str:
+    return _hasher().hash("no such user")

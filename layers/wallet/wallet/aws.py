@@ -1,0 +1,22 @@
+"""AWS clients, created once per container on first use."""
+
+from functools import cache
+from typing import Any
+
+import boto3
+
+
+@cache
+def dynamodb() -> Any:
+    # The resource's client converts between Python values and DynamoDB's typed JSON.
+    return boto3.resource("dynamodb").meta.client
+
+
+@cache
+def ses() -> Any:
+    return boto3.client("ses")
+
+
+@cache
+def sns() -> Any:
+    return boto3.client("sns")

@@ -1,0 +1,21 @@
+"""Deployment settings, parsed once from the function's environment on first use."""
+
+import os
+from functools import cache
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    stage: str = Field("dev", alias="STAGE")
+    users_table: str = Field(alias="USERS_TABLE")
+    token_secret_id: str = Field(alias="TOKEN_SECRET_ID")
+    token_ttl_minutes: int = Field(15, alias="TOKEN_TTL_MINUTES", ge=1)
+    sender_email: str = Field(alias="SENDER_EMAIL")
+
+
+@cache
+def settings() -> Settings:
+    return Settings.model_validate(os.environ)

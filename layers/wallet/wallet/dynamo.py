@@ -1,0 +1,58 @@
+"""Small DynamoDB helpers shared by the data-access modules: pages and transaction outcomes."""
+
+import base64
+import json
+from collections.abc import Callable
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from wallet.aws import dynamodb
+from wallet.errors import InvalidInput
+from wallet.secrets import keyed_digest
+
+Item = dict[str, Any]
+
+
+def encode_page_token(last_key: Item | None) -> str | None:
+    """Opaque and signed, so a client cannot steer a query to keys it was not given."""
+    if not last_key:
+        return None
+    payload = json.dumps(last_key, sort_keys=True, default=str)
+    signature = keyed_digest("page", payload)[:32]
+    return base64.urlsafe_b64encode(f"{signature}.{payload}".encode()).decode()
+
+
+def decode_page_token(token: str | None) -> Item | None:
+    if not token:
+        return None
+    try:
+        signature, _, payload = base64.urlsafe_b64decode(token.encode()).decode().partition(".")
+        if keyed_digest("page", payload)[:32] == signature:
+            return json.loads(payload)  # type: ignore[no-any-return]
+    except (ValueError, UnicodeDecodeError):
+        pass
+    raise InvalidInput("pageToken", "is not a page token issued by this API")
+
+
+def page(
+    operation: Callable[..., Item], *, page_size: int, page_token: str | None, **request: Any
+) -> tuple[list[Item], str | None]:
+    start = decode_page_token(page_token)
+    if start:
+        request["ExclusiveStartKey"] = start
+    answer = operation(Limit=page_size, **request)
+    return answer.get("Items", []), encode_page_token(answer.get("LastEvaluatedKey"))
+
+
+def query_page(**request: Any) -> tuple[list[Item], str | None]:
+    return page(dynamodb().query, **request)
+
+
+def scan_page(**request: Any) -> tuple[list[Item], str | None]:
+    return page(dynamodb().scan, **request)
+
+
+def cancellation_codes(error: ClientError) -> list[str]:
+    """The per-item outcome of a cancelled TransactWriteItems ('None' where the item was fine)."""
+    return [reason.get("Code", "None") for reason in error.response.get("CancellationReasons", [])]

@@ -1,0 +1,245 @@
+"""Identity: log-in with lock-out, self-registration with one-time codes, users and organisations."""
+
+import secrets
+import uuid
+from datetime import timedelta
+
+from wallet import clock, identity_store
+from wallet.auth import Caller, hash_password, issue_token, password_matches
+from wallet.errors import BusinessRuleViolation, InvalidInput, NotFound, TooManyAttempts, Unauthenticated
+from wallet.identity_store import PendingRegistration
+from wallet.models import (
+    CUSTOMER_ROLES,
+    CreatedUser,
+    IdRef,
+    LegalType,
+    Member,
+    MemberOrganization,
+    MemberUser,
+    NewUser,
+    Organization,
+    OrganizationListRequest,
+    OrganizationRef,
+    OrganizationType,
+    Page,
+    Registered,
+    RegistrationConfirmation,
+    RegistrationRequest,
+    Role,
+    TokenCreated,
+    User,
+    UserListRequest,
+    UserMembership,
+    normalise_login,
+)
+from wallet.notifications import send_message
+from wallet.secrets import keyed_digest
+
+MAX_LOGIN_FAILURES = 5
+LOCKOUT = timedelta(minutes=15)
+OTP_VALIDITY = timedelta(minutes=10)
+OTP_MAX_ATTEMPTS = 5
+SYSTEM_ORGANIZATION_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "urn:wallet:organization:system"))
+SYSTEM_ORGANIZATION_NAME = "System"
+
+
+# --- log-in ---
+
+
+def log_in(login: str, password: str) -> TokenCreated:
+    """The same 401 whether the login or the password is wrong; a run of failures locks the login."""
+    try:
+        login = normalise_login(login)
+    except ValueError:
+        password_matches(None, password)
+        raise Unauthenticated("Wrong login or password") from None
+    now = clock.now()
+    throttle = identity_store.get_login_throttle(login)
+    if throttle.locked_until_epoch > now.timestamp():
+        raise TooManyAttempts(
+            "Too many failed log-ins; try again later",
+            retry_after_seconds=max(1, throttle.locked_until_epoch - int(now.timestamp())),
+        )
+    credential = identity_store.get_credential(login)
+    matched = password_matches(credential.password_hash if credential else None, password)
+    if credential is None or not matched:
+        failures = identity_store.record_login_failure(login, forget_after_epoch=int((now + LOCKOUT).timestamp()))
+        if failures >= MAX_LOGIN_FAILURES:
+            identity_store.lock_login(login, until_epoch=int((now + LOCKOUT).timestamp()))
+        raise Unauthenticated("Wrong login or password")
+    if throttle.failures:
+        identity_store.clear_login_throttle(login)
+    organization = _existing_organization(credential.organization_id)
+    caller = Caller(
+        user_id=credential.user_id,
+        login=credential.login,
+        organization_id=organization.id,
+        organization_type=organization.type,
+        role=credential.role,
+    )
+    member = Member(
+        user=MemberUser(id=caller.user_id, login=caller.login),
+        organization=MemberOrganization(id=organization.id, type=organization.type, name=organization.name),
+        role=caller.role,
+    )
+    return TokenCreated(authorization_token=issue_token(caller), members=[member])
+
+
+# --- self-registration ---
+
+
+def request_registration(request: RegistrationRequest) -> None:
+    """Always accepted, so the answer does not reveal which logins exist; a taken login gets a notice."""
+    _check_customer_profile(request.role, request.legal_type)
+    if identity_store.login_exists(request.login):
+        send_message(request.login, "Your wallet", "An account with this login already exists. Log in instead.")
+        return
+    code = f"{secrets.randbelow(10**6):06d}"
+    identity_store.put_registration(
+        PendingRegistration(
+            login=request.login,
+            otp_digest=_otp_digest(request.login, code),
+            attempts=0,
+            expires_at_epoch=int((clock.now() + OTP_VALIDITY).timestamp()),
+            role=request.role,
+            legal_type=request.legal_type,
+            name=request.name,
+        )
+    )
+    minutes = int(OTP_VALIDITY.total_seconds() // 60)
+    send_message(
+        request.login, "Your wallet code", f"Your confirmation code is {code}. It expires in {minutes} minutes."
+    )
+
+
+def confirm_registration(confirmation: RegistrationConfirmation) -> Registered:
+    pending = identity_store.get_registration(confirmation.login)
+    expired = InvalidInput("otp", "The code has expired or used up its attempts; register again", code="OTP_EXPIRED")
+    if pending is None or pending.expires_at_epoch <= clock.now().timestamp():
+        raise expired
+    if not identity_store.spend_registration_attempt(pending, OTP_MAX_ATTEMPTS):
+        raise expired
+    if not secrets.compare_digest(pending.otp_digest, _otp_digest(confirmation.login, confirmation.otp)):
+        raise InvalidInput("otp", "The code is wrong", code="INVALID_OTP")
+    user, organization = _new_customer(confirmation.login, pending.role, pending.legal_type, pending.name)
+    identity_store.create_user(
+        user, hash_password(confirmation.password), new_organization=organization, consumed_registration=pending
+    )
+    return Registered(user=IdRef(id=user.id), organization=IdRef(id=organization.id))
+
+
+def _otp_digest(login: str, code: str) -> str:
+    return keyed_digest("otp", login, code)
+
+
+# --- administration ---
+
+
+def create_user(new_user: NewUser) -> CreatedUser:
+    if new_user.role in CUSTOMER_ROLES:
+        _check_customer_profile(new_user.role, new_user.legal_type)
+        user, organization = _new_customer(new_user.login, new_user.role, new_user.legal_type, new_user.name)
+        identity_store.create_user(user, hash_password(new_user.password), new_organization=organization)
+    else:
+        if not new_user.organization_id:
+            raise InvalidInput("organizationId", f"is required for the role {new_user.role.value}")
+        organization = _existing_organization(new_user.organization_id)
+        if organization.type != OrganizationType.SYSTEM:
+            raise BusinessRuleViolation(
+                f"A {new_user.role.value} user belongs to a system organisation", code="NOT_A_SYSTEM_ORGANIZATION"
+            )
+        user = User(
+            id=str(uuid.uuid4()),
+            login=new_user.login,
+            role=new_user.role,
+            organization_id=organization.id,
+            created_at=clock.iso(clock.now()),
+        )
+        identity_store.create_user(user, hash_password(new_user.password))
+    return CreatedUser(
+        id=user.id,
+        login=user.login,
+        role=user.role,
+        members=[UserMembership(organization=OrganizationRef(id=organization.id, type=organization.type))],
+    )
+
+
+def list_organizations(caller: Caller, request: OrganizationListRequest) -> Page[Organization]:
+    if not caller.is_staff:
+        own = _existing_organization(caller.organization_id)
+        wanted = request.filter.type in (None, own.type)
+        return Page[Organization](records=[own] if wanted else [])
+    records, token = identity_store.list_organizations(
+        request.filter.type, page_size=request.page_size, page_token=request.page_token
+    )
+    return Page[Organization](records=records, next_page_token=token)
+
+
+def list_users(request: UserListRequest) -> Page[User]:
+    wanted = request.filter
+    if wanted.login:
+        credential = identity_store.get_credential(wanted.login)
+        user = identity_store.get_user(credential.user_id) if credential else None
+        matches = user is not None and wanted.role in (None, user.role)
+        matches = matches and wanted.organization_id in (None, user.organization_id if user else None)
+        return Page[User](records=[user] if user and matches else [])
+    records, token = identity_store.list_users(
+        role=wanted.role,
+        organization_id=wanted.organization_id,
+        page_size=request.page_size,
+        page_token=request.page_token,
+    )
+    return Page[User](records=records, next_page_token=token)
+
+
+def bootstrap(admin_login: str, admin_password: str) -> None:
+    """Creates the system organisation and the first administrator; running it again changes nothing."""
+    identity_store.put_organization_if_absent(
+        Organization(
+            id=SYSTEM_ORGANIZATION_ID,
+            name=SYSTEM_ORGANIZATION_NAME,
+            type=OrganizationType.SYSTEM,
+            created_at=clock.iso(clock.now()),
+        )
+    )
+    login = normalise_login(admin_login)
+    if identity_store.login_exists(login):
+        return
+    admin = User(
+        id=str(uuid.uuid4()),
+        login=login,
+        role=Role.ADMINISTRATOR,
+        organization_id=SYSTEM_ORGANIZATION_ID,
+        created_at=clock.iso(clock.now()),
+    )
+    identity_store.create_user(admin, hash_password(admin_password))
+
+
+# --- shared rules ---
+
+
+def _check_customer_profile(role: Role, legal_type: LegalType | None) -> None:
+    if role not in CUSTOMER_ROLES:
+        raise InvalidInput("role", "must be INDIVIDUAL or MERCHANT")
+    if role == Role.MERCHANT and legal_type is None:
+        raise InvalidInput("legalType", "is required for a merchant")
+
+
+def _new_customer(login: str, role: Role, legal_type: LegalType | None, name: str | None) -> tuple[User, Organization]:
+    created_at = clock.iso(clock.now())
+    organization = Organization(
+        id=str(uuid.uuid4()),
+        name=name or login,
+        type=OrganizationType(role.value),
+        legal_type=legal_type or LegalType.INDIVIDUAL,
+        created_at=created_at,
+    )
+    user = User(id=str(uuid.uuid4()), login=login, role=role, organization_id=organization.id, created_at=created_at)
+    return user, organization
+
+
+def _existing_organization(organization_id: str) -> Organization:
+    organization = identity_store.get_organization(organization_id)
+    if organization is None:
+        raise NotFound("No such organisation", details=[{"field": "organizationId", "issue": "not found"}])
+    return organization

@@ -1,0 +1,217 @@
+"""API and domain models shared by the functions: enumerations, identity requests and answers."""
+
+import re
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+E164_PHONE = re.compile(r"^\+[1-9]\d{6,14}$")
+PASSWORD_SPECIALS = "#$!@*&%"
+
+
+class CaseInsensitiveEnum(StrEnum):
+    """Accepted in any letter case, answered in upper case."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> Any:
+        if isinstance(value, str):
+            return cls.__members__.get(value.upper())
+        return None
+
+
+class Role(CaseInsensitiveEnum):
+    ADMINISTRATOR = "ADMINISTRATOR"
+    SERVICE = "SERVICE"
+    INDIVIDUAL = "INDIVIDUAL"
+    MERCHANT = "MERCHANT"
+
+
+STAFF_ROLES = (Role.ADMINISTRATOR, Role.SERVICE)
+CUSTOMER_ROLES = (Role.INDIVIDUAL, Role.MERCHANT)
+
+
+class OrganizationType(CaseInsensitiveEnum):
+    SYSTEM = "SYSTEM"
+    INDIVIDUAL = "INDIVIDUAL"
+    MERCHANT = "MERCHANT"
+
+
+class LegalType(CaseInsensitiveEnum):
+    INDIVIDUAL = "INDIVIDUAL"
+    CORPORATION = "CORPORATION"
+
+
+def normalise_login(value: str) -> str:
+    """An e-mail address (kept in lower case) or an E.164 phone number."""
+    value = value.strip()
+    if E164_PHONE.match(value):
+        return value
+    if EMAIL.match(value) and len(value) <= 254:
+        return value.lower()
+    raise ValueError("must be an e-mail address or a phone number in E.164 form (+15551234567)")
+
+
+def check_password_policy(value: str) -> str:
+    if not (8 <= len(value) <= 128):
+        raise ValueError("must have 8 to 128 characters")
+    if not re.search(r"[A-Z]", value):
+        raise ValueError("must contain an upper-case letter")
+    if not re.search(r"[a-z]", value):
+        raise ValueError("must contain a lower-case letter")
+    if not re.search(r"\d", value):
+        raise ValueError("must contain a digit")
+    if not any(char in PASSWORD_SPECIALS for char in value):
+        raise ValueError(f"must contain one of {' '.join(PASSWORD_SPECIALS)}")
+    return value
+
+
+Login = Annotated[str, Field(max_length=254), AfterValidator(normalise_login)]
+NewPassword = Annotated[str, AfterValidator(check_password_policy)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
+PageSize = Annotated[int, Field(ge=1, le=100)]
+
+
+class CamelModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class ListRequest(CamelModel):
+    page_size: PageSize = 20
+    page_token: str | None = Field(None, max_length=2048)
+
+
+# --- identity requests ---
+
+
+class Credentials(CamelModel):
+    login: str = Field(min_length=1, max_length=254)
+    password: str = Field(min_length=1, max_length=128)
+
+
+class RegistrationRequest(CamelModel):
+    login: Login
+    role: Role
+    legal_type: LegalType | None = None
+    name: Name | None = None
+
+
+class RegistrationConfirmation(CamelModel):
+    login: Login
+    otp: str = Field(pattern=r"^\d{6}$")
+    password: NewPassword
+
+
+class NewUser(CamelModel):
+    login: Login
+    password: NewPassword
+    role: Role
+    organization_id: Identifier | None = None
+    legal_type: LegalType | None = None
+    name: Name | None = None
+
+
+class OrganizationFilter(CamelModel):
+    type: OrganizationType | None = None
+
+
+class OrganizationListRequest(ListRequest):
+    filter: OrganizationFilter = OrganizationFilter()
+
+
+class UserFilter(CamelModel):
+    role: Role | None = None
+    organization_id: Identifier | None = None
+    login: Login | None = None
+
+
+class UserListRequest(ListRequest):
+    filter: UserFilter = UserFilter()
+
+
+# --- identity records and answers ---
+
+
+class Organization(CamelModel):
+    id: str
+    name: str
+    type: OrganizationType
+    legal_type: LegalType | None = None
+    created_at: str
+
+
+class User(CamelModel):
+    id: str
+    login: str
+    role: Role
+    organization_id: str
+    created_at: str
+
+
+class MemberUser(CamelModel):
+    id: str
+    login: str
+
+
+class MemberOrganization(CamelModel):
+    id: str
+    type: OrganizationType
+    name: str
+
+
+class Member(CamelModel):
+    user: MemberUser
+    organization: MemberOrganization
+    role: Role
+
+
+class AuthorizationToken(CamelModel):
+    token: str
+    expires_at: str
+
+
+class TokenCreated(CamelModel):
+    action: str = "TOKEN_CREATED"
+    authorization_token: AuthorizationToken
+    members: list[Member]
+
+
+class OrganizationRef(CamelModel):
+    id: str
+    type: OrganizationType
+
+
+class UserMembership(CamelModel):
+    organization: OrganizationRef
+
+
+class CreatedUser(CamelModel):
+    id: str
+    login: str
+    role: Role
+    members: list[UserMembership]
+
+
+class UserCreated(CamelModel):
+    user: CreatedUser
+
+
+class IdRef(CamelModel):
+    id: str
+
+
+class Registered(CamelModel):
+    user: IdRef
+    organization: IdRef
+
+
+class RegistrationConfirmed(CamelModel):
+    members: Registered
+
+
+class Page[T](CamelModel):
+    records: list[T]
+    next_page_token: str | None = None

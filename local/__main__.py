@@ -1,0 +1,40 @@
+"""`python -m local`: serves the whole API on http://127.0.0.1:3000, AWS played in-process by moto."""
+
+import os
+
+from local.aws import EmbeddedAws
+from local.lambdas import LocalLambdas
+from local.server import OUTBOX_PATH, LocalApi
+from local.template import Template
+
+DEFAULT_ADMIN_LOGIN = "admin@wallet.local"
+DEFAULT_ADMIN_PASSWORD = "Admin#Wallet1"
+
+
+def main() -> None:
+    admin_login = os.environ.get("WALLET_ADMIN_LOGIN", DEFAULT_ADMIN_LOGIN)
+    admin_password = os.environ.get("WALLET_ADMIN_PASSWORD", DEFAULT_ADMIN_PASSWORD)
+    port = int(os.environ.get("PORT", "3000"))
+    aws = EmbeddedAws(
+        Template(),
+        parameters={"AdminLogin": admin_login, "Stage": "local"},
+        secret_values={"AdminPasswordSecret": admin_password},
+        echo_outbox=True,
+    ).start()
+    lambdas = LocalLambdas(aws)
+    lambdas.invoke("BootstrapFunction", {})  # what the stack's custom resource does at deployment
+    server = LocalApi(("127.0.0.1", port), lambdas)
+    print(f"Wallet API on http://127.0.0.1:{port} (AWS embedded: moto, no account needed)")
+    print(f"Administrator: {admin_login} / {admin_password} (WALLET_ADMIN_LOGIN, WALLET_ADMIN_PASSWORD)")
+    print(f"Messages sent: GET http://127.0.0.1:{port}{OUTBOX_PATH}?to=<login>", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        aws.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""An embedded AWS for one process: moto, provisioned from template.yaml's own resource definitions."""
+
+import os
+import secrets
+from typing import Any
+
+import boto3
+from moto import mock_aws
+
+from local.outbox import Outbox
+from local.template import Template, resolve
+
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
+TABLE_PROPERTIES = (
+    "AttributeDefinitions",
+    "KeySchema",
+    "GlobalSecondaryIndexes",
+    "LocalSecondaryIndexes",
+    "BillingMode",
+    "StreamSpecification",
+)
+
+
+class EmbeddedAws:
+    """Starts moto, creates what the template declares and answers its references (!Ref, !GetAtt)."""
+
+    def __init__(
+        self,
+        template: Template,
+        *,
+        parameters: dict[str, str] | None = None,
+        secret_values: dict[str, str] | None = None,
+        echo_outbox: bool = False,
+    ):
+        self.template = template
+        self.parameter_overrides = parameters or {}
+        self.secret_values = secret_values or {}
+        self.outbox = Outbox(echo=echo_outbox)
+        self.references: dict[str, str] = {}
+        self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
+
+    def start(self) -> "EmbeddedAws":
+        os.environ.update(
+            AWS_DEFAULT_REGION=REGION,
+            AWS_ACCESS_KEY_ID="testing",
+            AWS_SECRET_ACCESS_KEY="testing",
+            AWS_SESSION_TOKEN="testing",
+        )
+        self._mock.start()
+        boto3.setup_default_session(region_name=REGION)
+        self.outbox.install(boto3.DEFAULT_SESSION)  # type: ignore[arg-type]
+        self._provision()
+        return self
+
+    def stop(self) -> None:
+        self._mock.stop()
+
+    def __enter__(self) -> "EmbeddedAws":
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def _provision(self) -> None:
+        self.references = {
+            "AWS::Region": REGION,
+            "AWS::AccountId": ACCOUNT_ID,
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::StackName": "wallet-local",
+            **self.template.parameters(),
+            **self.parameter_overrides,
+        }
+        for name, props in self.template.resources_of("AWS::DynamoDB::Table").items():
+            self.references[name] = self._create_table(name, resolve(props, self.references))
+        for name, props in self.template.resources_of("AWS::SecretsManager::Secret").items():
+            self.references[name] = self._create_secret(name, props)
+        for name in self.template.resources_of("AWS::Serverless::Function"):
+            self.references[f"{name}.Arn"] = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}"
+        if "SenderEmail" in self.references:
+            boto3.client("ses").verify_email_identity(EmailAddress=self.references["SenderEmail"])
+
+    def _create_table(self, name: str, props: dict[str, Any]) -> str:
+        table_name = str(props.get("TableName", name))
+        client = boto3.client("dynamodb")
+        client.create_table(TableName=table_name, **{key: props[key] for key in TABLE_PROPERTIES if key in props})
+        if ttl := props.get("TimeToLiveSpecification"):
+            client.update_time_to_live(TableName=table_name, TimeToLiveSpecification=ttl)
+        return table_name
+
+    def _create_secret(self, name: str, props: dict[str, Any]) -> str:
+        value = self.secret_values.get(name) or secrets.token_urlsafe(48)
+        answer = boto3.client("secretsmanager").create_secret(
+            Name=name, SecretString=value, Description=props.get("Description", "")
+        )
+        return str(answer["ARN"])
+
+    def function_environment(self, function_environment: dict[str, Any]) -> dict[str, str]:
+        return {key: str(resolve(value, self.references)) for key, value in function_environment.items()}

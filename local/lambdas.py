@@ -1,0 +1,70 @@
+"""Runs the template's functions in this process, each handler module loaded on its own."""
+
+import importlib.util
+import os
+import sys
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from local.aws import ACCOUNT_ID, REGION, EmbeddedAws
+from local.template import Function
+
+
+@dataclass
+class LambdaContext:
+    function_name: str
+    memory_limit_in_mb: int = 512
+    function_version: str = "$LATEST"
+    aws_request_id: str = ""
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.function_name}"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    @property
+    def log_stream_name(self) -> str:
+        return "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+class LocalLambdas:
+    """moto's DynamoDB is not thread-safe, so invocations run one at a time, as each call would be atomic."""
+
+    def __init__(self, aws: EmbeddedAws):
+        self.aws = aws
+        self.functions = aws.template.functions()
+        self._handlers: dict[str, Callable[[dict[str, Any], Any], Any]] = {}
+        self._lock = threading.RLock()
+
+    def invoke(self, function_name: str, event: dict[str, Any]) -> Any:
+        with self._lock:
+            function = self.functions[function_name]
+            os.environ.update(self.aws.function_environment(function.environment))
+            handler = self._handlers.get(function_name) or self._load(function)
+            return handler(event, LambdaContext(function_name, aws_request_id=str(uuid.uuid4())))
+
+    def _load(self, function: Function) -> Callable[[dict[str, Any], Any], Any]:
+        module_file, _, attribute = function.handler.rpartition(".")
+        for layer in function.layers:  # where Lambda mounts a layer's code: on the import path
+            if str(layer) not in sys.path:
+                sys.path.append(str(layer))
+        # A unique module name per function: two functions may both have an app.py.
+        spec = importlib.util.spec_from_file_location(
+            f"wallet_function_{function.logical_id}", function.code_uri / f"{module_file}.py"
+        )
+        assert spec
+        assert spec.loader
+        module: ModuleType = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        self._handlers[function.logical_id] = getattr(module, attribute)
+        return self._handlers[function.logical_id]

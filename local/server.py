@@ -1,0 +1,125 @@
+"""An HTTP server that routes like API Gateway from template.yaml and calls the handlers in-process."""
+
+import base64
+import json
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from local.lambdas import LocalLambdas
+from local.template import Route
+
+OUTBOX_PATH = "/_local/outbox"
+
+
+def api_gateway_event(
+    route: Route, method: str, url: str, headers: dict[str, str], body: bytes, stage: str
+) -> dict[str, Any]:
+    """The REST API proxy event that `sam local start-api` and API Gateway build."""
+    parts = urlsplit(url)
+    match = route.pattern.match(parts.path)
+    query = parse_qs(parts.query, keep_blank_values=True)
+    try:
+        text, is_base64 = body.decode(), False
+    except UnicodeDecodeError:
+        text, is_base64 = base64.b64encode(body).decode(), True
+    return {
+        "resource": route.path,
+        "path": parts.path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {name: [value] for name, value in headers.items()},
+        "queryStringParameters": {name: values[-1] for name, values in query.items()} or None,
+        "multiValueQueryStringParameters": query or None,
+        "pathParameters": (match.groupdict() if match else None) or None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": route.path,
+            "httpMethod": method,
+            "path": f"/{stage}{parts.path}",
+            "stage": stage,
+            "requestId": str(uuid.uuid4()),
+            "requestTimeEpoch": int(time.time() * 1000),
+            "identity": {"sourceIp": "127.0.0.1", "userAgent": headers.get("User-Agent", "")},
+            "protocol": "HTTP/1.1",
+        },
+        "body": text or None,
+        "isBase64Encoded": is_base64,
+    }
+
+
+class LocalApi(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], lambdas: LocalLambdas):
+        super().__init__(address, _RequestHandler)
+        self.lambdas = lambdas
+        self.routes = lambdas.aws.template.routes()
+        self.stage = lambdas.aws.references.get("Stage", "dev")
+
+    def find_route(self, method: str, path: str) -> Route | None:
+        candidates = [route for route in self.routes if route.pattern.match(path)]
+        # A literal path wins over a templated one, as in API Gateway.
+        candidates.sort(key=lambda route: route.path.count("{"))
+        for route in candidates:
+            if route.method in (method, "ANY"):
+                return route
+        return None
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    server: LocalApi
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def do_PUT(self) -> None:
+        self._handle()
+
+    def do_DELETE(self) -> None:
+        self._handle()
+
+    def do_PATCH(self) -> None:
+        self._handle()
+
+    def _handle(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        path = urlsplit(self.path).path
+        if self.command == "GET" and path == OUTBOX_PATH:
+            wanted = parse_qs(urlsplit(self.path).query).get("to", [None])[-1]
+            self._send(200, {"Content-Type": "application/json"}, self._outbox(wanted))
+            return
+        route = self.server.find_route(self.command, path)
+        if route is None:
+            # API Gateway's own answer for a route it does not know.
+            self._send(403, {"Content-Type": "application/json"}, b'{"message":"Missing Authentication Token"}')
+            return
+        event = api_gateway_event(route, self.command, self.path, dict(self.headers.items()), body, self.server.stage)
+        answer = self.server.lambdas.invoke(route.function, event)
+        payload = answer.get("body") or ""
+        content = base64.b64decode(payload) if answer.get("isBase64Encoded") else payload.encode()
+        headers = dict(answer.get("headers") or {})
+        for name, values in (answer.get("multiValueHeaders") or {}).items():
+            headers[name] = ", ".join(values)
+        self._send(int(answer.get("statusCode", 200)), headers, content)
+
+    def _outbox(self, to: str | None) -> bytes:
+        return json.dumps({"records": self.server.lambdas.aws.outbox.records(to)}).encode()
+
+    def _send(self, status: int, headers: dict[str, str], content: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            if name.lower() != "content-length":
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(content)))
+        self.end_headers()
+        self.wfile.write(content)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        print(f"[api] {self.command} {self.path} -> {args[1] if len(args) > 1 else ''}", flush=True)

@@ -1,0 +1,95 @@
+"""One world per test: moto provisioned from template.yaml, the functions' environment, a seeded administrator."""
+
+import os
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from aws_lambda_powertools.utilities import parameters
+from wallet import aws, config
+
+from local.aws import EmbeddedAws
+from local.lambdas import LocalLambdas
+from local.server import LocalApi
+from local.template import Template
+
+ADMIN_LOGIN = "admin@wallet.test"
+ADMIN_PASSWORD = "Admin#Test1"
+TEMPLATE = Template()
+
+# Handlers log and emit metrics to stdout; keep test output readable and switch off X-Ray.
+os.environ.update(POWERTOOLS_TRACE_DISABLED="true", POWERTOOLS_LOG_LEVEL="WARNING", POWERTOOLS_METRICS_DISABLED="true")
+
+
+def _forget_cached_clients() -> None:
+    config.settings.cache_clear()
+    for factory in (aws.dynamodb, aws.ses, aws.sns):
+        factory.cache_clear()
+    parameters.clear_caches()
+
+
+@pytest.fixture
+def embedded_aws() -> Iterator[EmbeddedAws]:
+    _forget_cached_clients()
+    world = EmbeddedAws(
+        TEMPLATE,
+        parameters={"AdminLogin": ADMIN_LOGIN},
+        secret_values={"AdminPasswordSecret": ADMIN_PASSWORD},
+    )
+    with world:
+        # The layer reads the same environment the template gives every function.
+        os.environ.update(world.function_environment(TEMPLATE.functions()["UsersFunction"].environment))
+        yield world
+    _forget_cached_clients()
+
+
+@pytest.fixture
+def lambdas(embedded_aws: EmbeddedAws) -> LocalLambdas:
+    runtime = LocalLambdas(embedded_aws)
+    runtime.invoke("BootstrapFunction", {})
+    return runtime
+
+
+@pytest.fixture
+def outbox(embedded_aws: EmbeddedAws) -> Any:
+    return embedded_aws.outbox
+
+
+class Api:
+    """A client of the local server, as a wallet app would be."""
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+        self.session = requests.Session()
+
+    def post(self, path: str, body: Any = None, token: str | None = None, **kwargs: Any) -> requests.Response:
+        headers = kwargs.pop("headers", {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return self.session.post(self.base_url + path, json=body, headers=headers, timeout=30, **kwargs)
+
+    def get(self, path: str, token: str | None = None, **kwargs: Any) -> requests.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return self.session.get(self.base_url + path, headers=headers, timeout=30, **kwargs)
+
+    def token(self, login: str, password: str) -> str:
+        answer = self.post("/authorization", {"login": login, "password": password})
+        assert answer.status_code == 200, answer.text
+        return str(answer.json()["authorizationToken"]["token"])
+
+
+@pytest.fixture
+def api(lambdas: LocalLambdas) -> Iterator[Api]:
+    server = LocalApi(("127.0.0.1", 0), lambdas)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield Api(f"http://127.0.0.1:{server.server_address[1]}")
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def admin_token(api: Api) -> str:
+    return api.token(ADMIN_LOGIN, ADMIN_PASSWORD)
