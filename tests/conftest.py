@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 import requests
 from aws_lambda_powertools.utilities import parameters
-from wallet import aws, config
 
 from local.aws import EmbeddedAws
 from local.lambdas import LocalLambdas
 from local.server import LocalApi
 from local.template import Template
+from wallet import aws, config
 
 ADMIN_LOGIN = "admin@wallet.test"
 ADMIN_PASSWORD = "Admin#Test1"
@@ -83,7 +83,7 @@ class Api:
 @pytest.fixture
 def api(lambdas: LocalLambdas) -> Iterator[Api]:
     server = LocalApi(("127.0.0.1", 0), lambdas)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield Api(f"http://127.0.0.1:{server.server_address[1]}")
     server.shutdown()

@@ -3,6 +3,7 @@
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from wallet import identity
 from wallet.api import create_app
 from wallet.models import Credentials, Registered, RegistrationConfirmation, RegistrationRequest, TokenCreated

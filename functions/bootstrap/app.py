@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from wallet import cloudformation, identity
 from wallet.observability import logger
 

@@ -2,6 +2,7 @@
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from wallet import identity
 from wallet.api import caller, create_app
 from wallet.models import (
