@@ -35,7 +35,8 @@ def embedded_aws() -> Iterator[EmbeddedAws]:
     _forget_cached_clients()
     world = EmbeddedAws(
         TEMPLATE,
-        parameters={"AdminLogin": ADMIN_LOGIN},
+        # Few shards keep moto's tables small (it copies a table per transaction); bench/ uses the default.
+        parameters={"AdminLogin": ADMIN_LOGIN, "SystemAccountShards": "4"},
         secret_values={"AdminPasswordSecret": ADMIN_PASSWORD},
     )
     with world:

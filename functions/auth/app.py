@@ -6,7 +6,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wallet import identity
 from wallet.api import create_app
-from wallet.models import Credentials, Registered, RegistrationConfirmation, RegistrationRequest, TokenCreated
+from wallet.models.identity import Credentials, Registered, RegistrationConfirmation, RegistrationRequest, TokenCreated
 from wallet.observability import logger, metrics, tracer
 
 app = create_app(authenticated=False)

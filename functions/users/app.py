@@ -5,12 +5,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wallet import identity
 from wallet.api import caller, create_app
-from wallet.models import (
+from wallet.models.base import Page
+from wallet.models.identity import (
     STAFF_ROLES,
     NewUser,
     Organization,
     OrganizationListRequest,
-    Page,
     Role,
     User,
     UserCreated,

@@ -10,7 +10,7 @@ import pytest
 from local.aws import EmbeddedAws
 from wallet import auth, clock
 from wallet.errors import Forbidden, NotFound, Unauthenticated
-from wallet.models import OrganizationType, Role
+from wallet.models.identity import OrganizationType, Role
 from wallet.secrets import signing_key
 
 CUSTOMER = auth.Caller("u-1", "c@example.com", "org-1", OrganizationType.INDIVIDUAL, Role.INDIVIDUAL)

@@ -11,7 +11,7 @@ from tests.conftest import ADMIN_LOGIN, ADMIN_PASSWORD
 from wallet import clock, identity
 from wallet.auth import Caller
 from wallet.errors import BusinessRuleViolation, Conflict, InvalidInput, NotFound, TooManyAttempts, Unauthenticated
-from wallet.models import (
+from wallet.models.identity import (
     NewUser,
     OrganizationListRequest,
     OrganizationType,

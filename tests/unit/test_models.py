@@ -3,7 +3,7 @@
 import pytest
 from pydantic import ValidationError
 
-from wallet.models import NewUser, RegistrationRequest, Role, check_password_policy, normalise_login
+from wallet.models.identity import NewUser, RegistrationRequest, Role, check_password_policy, normalise_login
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from wallet import clock
 from wallet.config import settings
 from wallet.errors import Forbidden, NotFound, Unauthenticated
-from wallet.models import STAFF_ROLES, AuthorizationToken, OrganizationType, Role
+from wallet.models.identity import STAFF_ROLES, AuthorizationToken, OrganizationType, Role
 from wallet.secrets import signing_key
 
 TOKEN_ALGORITHM = "HS256"

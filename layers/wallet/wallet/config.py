@@ -11,6 +11,10 @@ class Settings(BaseModel):
 
     stage: str = Field("dev", alias="STAGE")
     users_table: str = Field(alias="USERS_TABLE")
+    catalog_table: str = Field(alias="CATALOG_TABLE")
+    accounts_table: str = Field(alias="ACCOUNTS_TABLE")
+    journal_table: str = Field(alias="JOURNAL_TABLE")
+    system_account_shards: int = Field(16, alias="SYSTEM_ACCOUNT_SHARDS", ge=1, le=100)
     token_secret_id: str = Field(alias="TOKEN_SECRET_ID")
     token_ttl_minutes: int = Field(15, alias="TOKEN_TTL_MINUTES", ge=1)
     sender_email: str = Field(alias="SENDER_EMAIL")

@@ -8,7 +8,8 @@ from wallet import clock, identity_store
 from wallet.auth import Caller, hash_password, issue_token, password_matches
 from wallet.errors import BusinessRuleViolation, InvalidInput, NotFound, TooManyAttempts, Unauthenticated
 from wallet.identity_store import PendingRegistration
-from wallet.models import (
+from wallet.models.base import Page
+from wallet.models.identity import (
     CUSTOMER_ROLES,
     CreatedUser,
     IdRef,
@@ -21,7 +22,6 @@ from wallet.models import (
     OrganizationListRequest,
     OrganizationRef,
     OrganizationType,
-    Page,
     Registered,
     RegistrationConfirmation,
     RegistrationRequest,

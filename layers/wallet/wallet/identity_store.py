@@ -7,7 +7,7 @@ from wallet.aws import dynamodb
 from wallet.config import settings
 from wallet.dynamo import Item, cancellation_codes, query_page, scan_page
 from wallet.errors import Conflict
-from wallet.models import LegalType, Organization, OrganizationType, Role, User
+from wallet.models.identity import LegalType, Organization, OrganizationType, Role, User
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from wallet.aws import ses, sns
 from wallet.config import settings
-from wallet.models import E164_PHONE
+from wallet.models.identity import E164_PHONE
 
 
 def send_message(login: str, subject: str, body: str) -> None:

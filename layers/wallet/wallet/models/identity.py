@@ -1,25 +1,15 @@
-"""API and domain models shared by the functions: enumerations, identity requests and answers."""
+"""Identity: roles, organisations, users, log-in and registration requests and answers."""
 
 import re
-from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import AfterValidator, Field
+
+from wallet.models.base import CamelModel, CaseInsensitiveEnum, Identifier, ListRequest
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 E164_PHONE = re.compile(r"^\+[1-9]\d{6,14}$")
 PASSWORD_SPECIALS = "#$!@*&%"
-
-
-class CaseInsensitiveEnum(StrEnum):
-    """Accepted in any letter case, answered in upper case."""
-
-    @classmethod
-    def _missing_(cls, value: object) -> Any:
-        if isinstance(value, str):
-            return cls.__members__.get(value.upper())
-        return None
 
 
 class Role(CaseInsensitiveEnum):
@@ -71,17 +61,6 @@ def check_password_policy(value: str) -> str:
 Login = Annotated[str, Field(max_length=254), AfterValidator(normalise_login)]
 NewPassword = Annotated[str, AfterValidator(check_password_policy)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
-Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
-PageSize = Annotated[int, Field(ge=1, le=100)]
-
-
-class CamelModel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
-
-
-class ListRequest(CamelModel):
-    page_size: PageSize = 20
-    page_token: str | None = Field(None, max_length=2048)
 
 
 # --- identity requests ---
@@ -210,8 +189,3 @@ class Registered(CamelModel):
 
 class RegistrationConfirmed(CamelModel):
     members: Registered
-
-
-class Page[T](CamelModel):
-    records: list[T]
-    next_page_token: str | None = None

@@ -1,0 +1,55 @@
+"""Accounts (coins) and their statements, and the ledger's reconciliation check."""
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from wallet import accounts, reconciliation
+from wallet.api import caller, create_app
+from wallet.models.accounts import (
+    Coin,
+    Coins,
+    CoinValidation,
+    NewCoin,
+    Reconciliation,
+    StatementEntry,
+    StatementRequest,
+    ValidCoin,
+)
+from wallet.models.base import Page
+from wallet.models.identity import Role
+from wallet.observability import logger, metrics, tracer
+
+app = create_app()
+
+
+@app.post("/coins", status_code=201, summary="Open an account for the caller's organisation")
+def open_coin(new: NewCoin) -> Coin:
+    return accounts.open_coin(caller(app), new)
+
+
+@app.get("/coins", summary="The caller's organisation's accounts with their balances")
+def list_coins() -> Coins:
+    return accounts.list_coins(caller(app))
+
+
+@app.post("/coins/validate", summary="Confirm a payee's account: its currency and owner's name")
+def validate_coin(request: CoinValidation) -> ValidCoin:
+    return accounts.validate_coin(request.coin_serial)
+
+
+@app.post("/transactions/view", summary="An account's statement, newest first")
+def statement(request: StatementRequest) -> Page[StatementEntry]:
+    return accounts.statement(caller(app), request)
+
+
+@app.get("/ledger/reconciliation", summary="Check the ledger's invariants (administrator)")
+def reconcile() -> Reconciliation:
+    caller(app).require(Role.ADMINISTRATOR)
+    return reconciliation.reconcile()
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

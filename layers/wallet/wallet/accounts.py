@@ -1,0 +1,103 @@
+"""Accounts (coins): opening, listing, validating a payee, and statements."""
+
+import secrets
+from decimal import Decimal
+
+from wallet import catalog, clock, identity_store, ledger, ledger_store
+from wallet.auth import Caller
+from wallet.dynamo import Item
+from wallet.errors import NotFound
+from wallet.models.accounts import (
+    AccountStatus,
+    Coin,
+    Coins,
+    CurrencyCodeRef,
+    CurrencyRef,
+    IssuerRef,
+    NewCoin,
+    OwnerRef,
+    StatementEntry,
+    StatementRequest,
+    ValidCoin,
+)
+from wallet.models.base import Page
+from wallet.models.identity import CUSTOMER_ROLES
+from wallet.money import quantum
+
+
+def open_coin(caller: Caller, new: NewCoin) -> Coin:
+    caller.require(*CUSTOMER_ROLES)
+    issuer = catalog.existing_issuer(new.issuer_id)
+    currency = catalog.existing_currency(issuer.currency_code)
+    organization = identity_store.get_organization(caller.organization_id)
+    serial = secrets.token_hex(16)  # 128 random bits: a serial cannot be guessed from another
+    created_at = clock.iso(clock.now())
+    item = {
+        "pk": ledger.customer_account(serial),
+        "entity": "CUSTOMER_ACCOUNT",
+        "coinSerial": serial,
+        "name": new.name or f"{currency.code} account",
+        "organizationId": caller.organization_id,
+        "ownerName": organization.name if organization else caller.login,
+        "issuerId": issuer.id,
+        "issuerName": issuer.name,
+        "currency": currency.code,
+        "fractionalDigits": currency.fractional_digits,
+        "status": AccountStatus.ACTIVE.value,
+        "available": Decimal(0),
+        "held": Decimal(0),
+        "version": 0,
+        "createdAt": created_at,
+        "gsi1pk": f"ORG#{caller.organization_id}",
+        "gsi1sk": f"{created_at}#{serial}",
+    }
+    ledger_store.put_account_if_absent(item)
+    return coin_of(item)
+
+
+def list_coins(caller: Caller) -> Coins:
+    return Coins(coins=[coin_of(item) for item in ledger_store.accounts_of_organization(caller.organization_id)])
+
+
+def validate_coin(coin_serial: str) -> ValidCoin:
+    item = ledger_store.get_account_item(ledger.customer_account(coin_serial))
+    if item is None or item["status"] != AccountStatus.ACTIVE.value:
+        raise NotFound("No such account", details=[{"field": "coinSerial", "issue": "not found"}])
+    return ValidCoin(
+        coin_serial=coin_serial, currency=CurrencyCodeRef(code=item["currency"]), owner=OwnerRef(name=item["ownerName"])
+    )
+
+
+def visible_account(caller: Caller, coin_serial: str, field: str = "coinSerial") -> Item:
+    """The account if the caller may see it; someone else's is as absent as an unknown one."""
+    item = ledger_store.get_account_item(ledger.customer_account(coin_serial))
+    if item is None or not (caller.is_staff or item["organizationId"] == caller.organization_id):
+        raise NotFound("No such account", details=[{"field": field, "issue": "not found"}])
+    return item
+
+
+def statement(caller: Caller, request: StatementRequest) -> Page[StatementEntry]:
+    wanted = request.filter
+    visible_account(caller, wanted.coin_serial, "filter.coinSerial")
+    items, token = ledger_store.statement_page(
+        ledger.customer_account(wanted.coin_serial),
+        since=wanted.from_,
+        until=wanted.to,
+        page_size=request.page_size,
+        page_token=request.page_token,
+    )
+    return Page[StatementEntry](records=[StatementEntry.model_validate(item) for item in items], next_page_token=token)
+
+
+def coin_of(item: Item) -> Coin:
+    digits = quantum(int(item["fractionalDigits"]))
+    return Coin(
+        coin_serial=item["coinSerial"],
+        name=item["name"],
+        issuer=IssuerRef(id=item["issuerId"], name=item["issuerName"]),
+        currency=CurrencyRef(code=item["currency"], fractional_digits=int(item["fractionalDigits"])),
+        available_balance=Decimal(item["available"]).quantize(digits),
+        held_balance=Decimal(item["held"]).quantize(digits),
+        status=AccountStatus(item["status"]),
+        created_at=item["createdAt"],
+    )

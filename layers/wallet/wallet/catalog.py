@@ -1,0 +1,100 @@
+"""Set-up: currencies, issuers with their system accounts, the bank catalog, commission rules."""
+
+import uuid
+from decimal import Decimal
+
+from wallet import catalog_store, clock, ledger, ledger_store
+from wallet.errors import NotFound
+from wallet.models.base import Page
+from wallet.models.catalog import (
+    Bank,
+    CommissionRule,
+    Currency,
+    Issuer,
+    NewBank,
+    NewCurrency,
+    NewIssuer,
+    StoredCommissionRule,
+)
+
+
+def add_currency(new: NewCurrency) -> Currency:
+    currency = Currency(**new.model_dump(), created_at=clock.iso(clock.now()))
+    catalog_store.add_currency(currency)
+    return currency
+
+
+def add_issuer(new: NewIssuer) -> Issuer:
+    """The issuer and its emission, commission and transit accounts, each split into shards."""
+    currency = existing_currency(new.currency_code)
+    issuer = Issuer(**new.model_dump(), id=str(uuid.uuid4()), created_at=clock.iso(clock.now()))
+    shards = [
+        {
+            "pk": key,
+            "entity": "SYSTEM_ACCOUNT",
+            "kind": kind.value,
+            "issuerId": issuer.id,
+            "currency": currency.code,
+            "available": Decimal(0),
+            "held": Decimal(0),
+        }
+        for kind in ledger.SystemAccount
+        for key in ledger.system_shards(issuer.id, kind)
+    ]
+    ledger_store.put_accounts(shards)  # before the issuer is visible, so no operation finds them missing
+    catalog_store.add_issuer(issuer)
+    return issuer
+
+
+def add_bank(new: NewBank) -> Bank:
+    bank = Bank(**new.model_dump(), bank_id=str(uuid.uuid4()), created_at=clock.iso(clock.now()))
+    catalog_store.add_bank(bank)
+    return bank
+
+
+def set_commission_rule(rule: CommissionRule) -> StoredCommissionRule:
+    existing_issuer(rule.issuer_id)
+    stored = StoredCommissionRule(**rule.model_dump(), updated_at=clock.iso(clock.now()))
+    catalog_store.put_commission_rule(stored)
+    return stored
+
+
+def existing_currency(code: str) -> Currency:
+    currency = catalog_store.get_currency(code)
+    if currency is None:
+        raise NotFound("No such currency", details=[{"field": "currencyCode", "issue": "not found"}])
+    return currency
+
+
+def existing_issuer(issuer_id: str) -> Issuer:
+    issuer = catalog_store.get_issuer(issuer_id)
+    if issuer is None:
+        raise NotFound("No such issuer", details=[{"field": "issuerId", "issue": "not found"}])
+    return issuer
+
+
+def existing_bank(bank_id: str) -> Bank:
+    bank = catalog_store.get_bank(bank_id)
+    if bank is None:
+        raise NotFound("No such bank", details=[{"field": "bankId", "issue": "not found"}])
+    return bank
+
+
+def list_currencies(page_size: int, page_token: str | None) -> Page[Currency]:
+    records, token = catalog_store.list_currencies(page_size, page_token)
+    return Page[Currency](records=records, next_page_token=token)
+
+
+def list_issuers(page_size: int, page_token: str | None) -> Page[Issuer]:
+    records, token = catalog_store.list_issuers(page_size, page_token)
+    return Page[Issuer](records=records, next_page_token=token)
+
+
+def list_banks(page_size: int, page_token: str | None) -> Page[Bank]:
+    records, token = catalog_store.list_banks(page_size, page_token)
+    return Page[Bank](records=records, next_page_token=token)
+
+
+def list_commission_rules(page_size: int, page_token: str | None) -> Page[StoredCommissionRule]:
+    records, token = catalog_store.list_commission_rules(page_size, page_token)
+    return Page[StoredCommissionRule](records=records, next_page_token=token)

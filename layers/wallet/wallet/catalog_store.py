@@ -1,0 +1,136 @@
+"""Data access for set-up: the only module that knows the catalog table's keys."""
+
+from typing import Any
+
+from wallet.aws import dynamodb
+from wallet.config import settings
+from wallet.dynamo import Item, cancellation_codes, query_page
+from wallet.errors import Conflict
+from wallet.models.catalog import Bank, Currency, Issuer, OperationType, StoredCommissionRule
+
+
+def _table() -> str:
+    return settings().catalog_table
+
+
+def _item(kind: str, ident: str, record: Item, listed_at: str) -> Item:
+    return {"pk": f"{kind}#{ident}", "sk": kind, "gsi1pk": kind, "gsi1sk": f"{listed_at}#{ident}", **record}
+
+
+def _put_new(item: Item) -> dict[str, Any]:
+    return {"Put": {"TableName": _table(), "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}
+
+
+def _get(kind: str, ident: str) -> Item | None:
+    item: Item | None = dynamodb().get_item(TableName=_table(), Key={"pk": f"{kind}#{ident}", "sk": kind}).get("Item")
+    return item
+
+
+def _list(kind: str, page_size: int, page_token: str | None) -> tuple[list[Item], str | None]:
+    return query_page(
+        TableName=_table(),
+        IndexName="gsi1",
+        KeyConditionExpression="gsi1pk = :kind",
+        ExpressionAttributeValues={":kind": kind},
+        page_size=page_size,
+        page_token=page_token,
+    )
+
+
+def _record(model: Any) -> Item:
+    return dict(model.model_dump(by_alias=True, exclude_none=True))
+
+
+# --- currencies ---
+
+
+def add_currency(currency: Currency) -> None:
+    try:
+        dynamodb().transact_write_items(
+            TransactItems=[_put_new(_item("CURRENCY", currency.code, _record(currency), currency.code))]
+        )
+    except dynamodb().exceptions.TransactionCanceledException as error:
+        raise Conflict(f"The currency {currency.code} exists already", code="DUPLICATE_CURRENCY") from error
+
+
+def get_currency(code: str) -> Currency | None:
+    item = _get("CURRENCY", code)
+    return Currency.model_validate(item) if item else None
+
+
+def list_currencies(page_size: int, page_token: str | None) -> tuple[list[Currency], str | None]:
+    items, token = _list("CURRENCY", page_size, page_token)
+    return [Currency.model_validate(item) for item in items], token
+
+
+# --- issuers ---
+
+
+def add_issuer(issuer: Issuer) -> None:
+    dynamodb().put_item(
+        TableName=_table(),
+        Item=_item("ISSUER", issuer.id, _record(issuer), issuer.created_at),
+        ConditionExpression="attribute_not_exists(pk)",
+    )
+
+
+def get_issuer(issuer_id: str) -> Issuer | None:
+    item = _get("ISSUER", issuer_id)
+    return Issuer.model_validate(item) if item else None
+
+
+def list_issuers(page_size: int, page_token: str | None) -> tuple[list[Issuer], str | None]:
+    items, token = _list("ISSUER", page_size, page_token)
+    return [Issuer.model_validate(item) for item in items], token
+
+
+# --- banks ---
+
+
+def add_bank(bank: Bank) -> None:
+    """The bank and its BIC and SWIFT claims in one transaction: each code is used once, no race."""
+    claims = [("BIC", bank.bic), ("SWIFT", bank.swift)]
+    writes = [_put_new(_item("BANK", bank.bank_id, _record(bank), bank.created_at))]
+    writes += [_put_new({"pk": f"{kind}#{code}", "sk": kind, "bankId": bank.bank_id}) for kind, code in claims]
+    try:
+        dynamodb().transact_write_items(TransactItems=writes)
+    except dynamodb().exceptions.TransactionCanceledException as error:
+        codes = cancellation_codes(error)
+        taken = [field.lower() for (field, _), code in zip(claims, codes[1:], strict=False) if code != "None"]
+        raise Conflict(
+            "A bank with this code exists already",
+            code="DUPLICATE_BANK_CODE",
+            details=[{"field": field, "issue": "already used by another bank"} for field in taken],
+        ) from error
+
+
+def get_bank(bank_id: str) -> Bank | None:
+    item = _get("BANK", bank_id)
+    return Bank.model_validate(item) if item else None
+
+
+def list_banks(page_size: int, page_token: str | None) -> tuple[list[Bank], str | None]:
+    items, token = _list("BANK", page_size, page_token)
+    return [Bank.model_validate(item) for item in items], token
+
+
+# --- commission rules: one per operation type and issuer, replaced by a newer one ---
+
+
+def put_commission_rule(rule: StoredCommissionRule) -> None:
+    ident = f"{rule.operation_type.value}#{rule.issuer_id}"
+    dynamodb().put_item(TableName=_table(), Item=_item("COMMISSION", ident, _record(rule), ident))
+
+
+def commission_rule_key(operation_type: OperationType, issuer_id: str) -> dict[str, str]:
+    return {"pk": f"COMMISSION#{operation_type.value}#{issuer_id}", "sk": "COMMISSION"}
+
+
+def get_commission_rule(operation_type: OperationType, issuer_id: str) -> StoredCommissionRule | None:
+    item = _get("COMMISSION", f"{operation_type.value}#{issuer_id}")
+    return StoredCommissionRule.model_validate(item) if item else None
+
+
+def list_commission_rules(page_size: int, page_token: str | None) -> tuple[list[StoredCommissionRule], str | None]:
+    items, token = _list("COMMISSION", page_size, page_token)
+    return [StoredCommissionRule.model_validate(item) for item in items], token

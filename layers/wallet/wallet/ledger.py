@@ -1,0 +1,254 @@
+"""The double-entry ledger: the one entry point every money movement goes through.
+
+An operation is a set of legs that sums to zero, written with one TransactWriteItems: the
+business-process record (never twice), each customer balance guarded by the version it was read
+at, each system account shard incremented, one journal entry per leg, and the request's state
+where a request is involved. Balances are never written on the strength of an unguarded read.
+"""
+
+import hashlib
+import random
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from wallet import clock, ledger_store
+from wallet.config import settings
+from wallet.dynamo import cancellation_codes
+from wallet.errors import BusinessRuleViolation, Conflict, NotFound
+from wallet.ledger_store import AccountState
+
+MAX_ATTEMPTS = 8
+RETRYABLE_CODES = {"ConditionalCheckFailed", "TransactionConflict"}
+
+
+class Bucket(StrEnum):
+    AVAILABLE = "available"
+    HELD = "held"
+
+
+class SystemAccount(StrEnum):
+    EMISSION = "EMISSION"
+    COMMISSION = "COMMISSION"
+    TRANSIT = "TRANSIT"
+
+
+def customer_account(coin_serial: str) -> str:
+    return f"COIN#{coin_serial}"
+
+
+def system_account(issuer_id: str, kind: SystemAccount, shard: int) -> str:
+    return f"SYSTEM#{issuer_id}#{kind.value}#{shard:02d}"
+
+
+def system_shards(issuer_id: str, kind: SystemAccount) -> list[str]:
+    return [system_account(issuer_id, kind, shard) for shard in range(settings().system_account_shards)]
+
+
+def shard_for(business_process_id: str) -> int:
+    """Spreads operations over the shards; the same operation always lands on the same shard."""
+    digest = hashlib.sha256(business_process_id.encode()).digest()
+    return int.from_bytes(digest[:4], "big") % settings().system_account_shards
+
+
+@dataclass(frozen=True)
+class Leg:
+    account: str
+    amount: Decimal
+    bucket: Bucket = Bucket.AVAILABLE
+
+
+@dataclass(frozen=True)
+class RequestTransition:
+    """A request item that must still be in `expected` for the operation to apply (set to `new`)."""
+
+    table: str
+    key: dict[str, str]
+    expected: str
+    new: str
+    changes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Posting:
+    business_process_id: str
+    type: str
+    currency: str
+    legs: tuple[Leg, ...]
+    details: dict[str, Any] = field(default_factory=dict)
+    transition: RequestTransition | None = None
+
+
+@dataclass(frozen=True)
+class Posted:
+    business_process_id: str
+    created_at: str
+    replayed: bool
+    record: dict[str, Any]
+
+
+class InsufficientFunds(BusinessRuleViolation):
+    code = "INSUFFICIENT_FUNDS"
+
+
+class WrongState(Conflict):
+    code = "WRONG_STATE"
+
+
+class Contention(Conflict):
+    code = "CONCURRENT_UPDATE"
+
+
+def post(posting: Posting, *, accounts: dict[str, AccountState] | None = None) -> Posted:
+    """Applies the posting exactly once. `accounts` may carry states the caller just read, saving a read."""
+    _check_balanced(posting)
+    for attempt in range(MAX_ATTEMPTS):
+        given = accounts is not None and attempt == 0
+        states = accounts if accounts is not None and given else _read_customer_accounts(posting)
+        created_at = clock.iso(clock.now())
+        record = {
+            "businessProcessId": posting.business_process_id,
+            "type": posting.type,
+            "currency": posting.currency,
+            "createdAt": created_at,
+            "legs": [
+                {"account": leg.account, "bucket": leg.bucket.value, "amount": leg.amount} for leg in posting.legs
+            ],
+            **posting.details,
+        }
+        try:
+            writes = _writes(posting, states, record)
+        except InsufficientFunds:
+            if given:  # the caller's read may be stale: decide on a fresh one
+                continue
+            raise
+        try:
+            ledger_store.write_operation(writes)
+            return Posted(posting.business_process_id, created_at, replayed=False, record=record)
+        except ClientError as error:
+            outcome = _classify(error, posting)
+            if outcome == "posted":
+                existing = ledger_store.get_process(posting.business_process_id)
+                if existing is None:  # cancelled for another reason on a record not written: try again
+                    continue
+                return Posted(posting.business_process_id, existing["createdAt"], replayed=True, record=existing)
+            if outcome != "retry":
+                raise
+        time.sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311 - jitter, not secrecy
+    raise Contention("The account is being changed by other operations; try again")
+
+
+def _check_balanced(posting: Posting) -> None:
+    if not posting.legs or any(leg.amount == 0 for leg in posting.legs):
+        raise ValueError("an operation needs legs with non-zero amounts")
+    if sum(leg.amount for leg in posting.legs) != 0:
+        raise ValueError(f"the legs of {posting.type} do not sum to zero")
+
+
+def _read_customer_accounts(posting: Posting) -> dict[str, AccountState]:
+    keys = [leg.account for leg in posting.legs if leg.account.startswith("COIN#")]
+    return ledger_store.read_accounts(keys) if keys else {}
+
+
+def _writes(posting: Posting, states: dict[str, AccountState], record: dict[str, Any]) -> list[dict[str, Any]]:
+    """Legs on one account become one update (a transaction may touch an item once)."""
+    changes: dict[str, dict[Bucket, Decimal]] = defaultdict(
+        lambda: {Bucket.AVAILABLE: Decimal(0), Bucket.HELD: Decimal(0)}
+    )
+    for leg in posting.legs:
+        changes[leg.account][leg.bucket] += leg.amount
+    writes = [ledger_store.process_put(record)]
+    balances_after: dict[tuple[str, Bucket], Decimal] = {}
+    for account, delta in changes.items():
+        if account.startswith("COIN#"):
+            state = states.get(account)
+            if state is None:
+                raise NotFound("No such account", details=[{"field": "coinSerial", "issue": "not found"}])
+            if state.currency != posting.currency:
+                raise BusinessRuleViolation(f"The account is not in {posting.currency}", code="CURRENCY_MISMATCH")
+            available = state.available + delta[Bucket.AVAILABLE]
+            held = state.held + delta[Bucket.HELD]
+            if available < 0 or held < 0:
+                raise InsufficientFunds("The account's balance does not cover this operation")
+            writes.append(ledger_store.customer_balance_update(state, available, held))
+            balances_after |= {(account, Bucket.AVAILABLE): available, (account, Bucket.HELD): held}
+        else:
+            writes.append(
+                ledger_store.system_balance_update(
+                    account, posting.currency, delta[Bucket.AVAILABLE], delta[Bucket.HELD]
+                )
+            )
+    for index, leg in enumerate(posting.legs):
+        entry = {
+            "account": leg.account,
+            "leg": index,
+            "bucket": leg.bucket.value,
+            "amount": leg.amount,
+            "currency": posting.currency,
+            "type": posting.type,
+            "businessProcessId": posting.business_process_id,
+            "createdAt": record["createdAt"],
+        }
+        if (leg.account, leg.bucket) in balances_after:
+            entry["balanceAfter"] = _balance_after_leg(posting.legs, index, balances_after)
+        if description := posting.details.get("description"):
+            entry["description"] = description
+        writes.append(ledger_store.entry_put(entry))
+    if posting.transition:
+        writes.append(_transition_update(posting.transition))
+    return writes
+
+
+def _balance_after_leg(legs: tuple[Leg, ...], index: int, final: dict[tuple[str, Bucket], Decimal]) -> Decimal:
+    """The bucket's balance after this leg: the final balance less the later legs on the same bucket."""
+    leg = legs[index]
+    later = sum(
+        (other.amount for other in legs[index + 1 :] if (other.account, other.bucket) == (leg.account, leg.bucket)),
+        Decimal(0),
+    )
+    return final[(leg.account, leg.bucket)] - later
+
+
+def _transition_update(transition: RequestTransition) -> dict[str, Any]:
+    names = {"#status": "status"} | {f"#c{i}": name for i, name in enumerate(transition.changes)}
+    values = {":expected": transition.expected, ":new": transition.new}
+    values |= {f":c{i}": value for i, value in enumerate(transition.changes.values())}
+    assignments = ["#status = :new"] + [f"#c{i} = :c{i}" for i in range(len(transition.changes))]
+    return {
+        "Update": {
+            "TableName": transition.table,
+            "Key": transition.key,
+            "UpdateExpression": "SET " + ", ".join(assignments),
+            "ConditionExpression": "#status = :expected",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+    }
+
+
+def _classify(error: ClientError, posting: Posting) -> str:
+    """'posted' (the record exists: a replay), 'retry' (a version moved or a conflict), or 'fail'."""
+    if error.response["Error"]["Code"] != "TransactionCanceledException":
+        return "fail"
+    codes = cancellation_codes(error)
+    if not codes:
+        return "retry"  # no reasons given: nothing was written, the record's guard makes a retry safe
+    if codes[0] == "ConditionalCheckFailed":
+        return "posted"
+    if posting.transition and codes[-1] == "ConditionalCheckFailed":
+        raise WrongState("The request is no longer in the state this decision needs")
+    return "retry" if RETRYABLE_CODES & set(codes) else "fail"
+
+
+def balance_of(keys: Iterable[str]) -> tuple[Decimal, Decimal]:
+    """The summed balance of accounts, e.g. of a system account's shards."""
+    states = ledger_store.read_accounts(list(keys), consistent=False)
+    return sum((state.available for state in states.values()), Decimal(0)), sum(
+        (state.held for state in states.values()), Decimal(0)
+    )

@@ -1,0 +1,200 @@
+"""Data access for the ledger: the only module that knows the accounts and journal tables' keys."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from wallet.aws import dynamodb
+from wallet.config import settings
+from wallet.dynamo import Item, query_page
+
+ACCOUNT = "ACCOUNT"
+PROCESS = "PROCESS"
+
+
+@dataclass(frozen=True)
+class AccountState:
+    """An account as read: its balances and the version a conditional write must still find."""
+
+    key: str
+    currency: str
+    available: Decimal
+    held: Decimal
+    version: int
+    is_customer: bool
+    item: Item
+
+
+def _accounts() -> str:
+    return settings().accounts_table
+
+
+def _journal() -> str:
+    return settings().journal_table
+
+
+def account_state(item: Item) -> AccountState:
+    return AccountState(
+        key=item["pk"],
+        currency=item["currency"],
+        available=Decimal(item["available"]),
+        held=Decimal(item["held"]),
+        version=int(item.get("version", 0)),
+        is_customer=item["entity"] == "CUSTOMER_ACCOUNT",
+        item=item,
+    )
+
+
+def read_accounts(keys: list[str], *, consistent: bool = True) -> dict[str, AccountState]:
+    """One BatchGetItem for up to 100 accounts (unprocessed keys are asked again)."""
+    found: dict[str, AccountState] = {}
+    request: dict[str, Any] = {
+        _accounts(): {"Keys": [{"pk": key, "sk": ACCOUNT} for key in dict.fromkeys(keys)], "ConsistentRead": consistent}
+    }
+    while request:
+        answer = dynamodb().batch_get_item(RequestItems=request)
+        for item in answer["Responses"].get(_accounts(), []):
+            found[item["pk"]] = account_state(item)
+        request = answer.get("UnprocessedKeys") or {}
+    return found
+
+
+def put_accounts(items: list[Item]) -> None:
+    for start in range(0, len(items), 25):
+        writes = [{"PutRequest": {"Item": {**item, "sk": ACCOUNT}}} for item in items[start : start + 25]]
+        request: dict[str, Any] = {_accounts(): writes}
+        while request:
+            request = dynamodb().batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+
+
+def put_account_if_absent(item: Item) -> None:
+    dynamodb().put_item(
+        TableName=_accounts(), Item={**item, "sk": ACCOUNT}, ConditionExpression="attribute_not_exists(pk)"
+    )
+
+
+def get_account_item(key: str) -> Item | None:
+    item: Item | None = dynamodb().get_item(TableName=_accounts(), Key={"pk": key, "sk": ACCOUNT}).get("Item")
+    return item
+
+
+def accounts_of_organization(organization_id: str) -> list[Item]:
+    items: list[Item] = []
+    token: str | None = None
+    while True:
+        page, token = query_page(
+            TableName=_accounts(),
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :pk",
+            ExpressionAttributeValues={":pk": f"ORG#{organization_id}"},
+            page_size=100,
+            page_token=token,
+        )
+        items += page
+        if not token:
+            return items
+
+
+# --- the one write of an operation ---
+
+
+def process_put(process: Item) -> dict[str, Any]:
+    """The business-process record: written once, so a replayed operation can never post twice."""
+    return {
+        "Put": {
+            "TableName": _journal(),
+            "Item": {**process, "pk": f"{PROCESS}#{process['businessProcessId']}", "sk": PROCESS},
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+    }
+
+
+def customer_balance_update(state: AccountState, available: Decimal, held: Decimal) -> dict[str, Any]:
+    """New balances, valid only if nobody wrote the account since it was read."""
+    return {
+        "Update": {
+            "TableName": _accounts(),
+            "Key": {"pk": state.key, "sk": ACCOUNT},
+            "UpdateExpression": "SET available = :available, held = :held, version = :next",
+            "ConditionExpression": "version = :read",
+            "ExpressionAttributeValues": {
+                ":available": available,
+                ":held": held,
+                ":next": state.version + 1,
+                ":read": state.version,
+            },
+        }
+    }
+
+
+def system_balance_update(key: str, currency: str, available: Decimal, held: Decimal) -> dict[str, Any]:
+    """System accounts take commutative increments: no read, so concurrent operations never conflict."""
+    return {
+        "Update": {
+            "TableName": _accounts(),
+            "Key": {"pk": key, "sk": ACCOUNT},
+            "UpdateExpression": "ADD available :available, held :held",
+            "ConditionExpression": "attribute_exists(pk) AND currency = :currency",
+            "ExpressionAttributeValues": {":available": available, ":held": held, ":currency": currency},
+        }
+    }
+
+
+def entry_put(entry: Item) -> dict[str, Any]:
+    sort_key = f"ENTRY#{entry['createdAt']}#{entry['businessProcessId']}#{entry['leg']:02d}"
+    return {
+        "Put": {
+            "TableName": _journal(),
+            "Item": {**entry, "pk": entry["account"], "sk": sort_key},
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+    }
+
+
+def write_operation(writes: list[dict[str, Any]]) -> None:
+    dynamodb().transact_write_items(TransactItems=writes)
+
+
+def get_process(business_process_id: str) -> Item | None:
+    item: Item | None = (
+        dynamodb()
+        .get_item(
+            TableName=_journal(), Key={"pk": f"{PROCESS}#{business_process_id}", "sk": PROCESS}, ConsistentRead=True
+        )
+        .get("Item")
+    )
+    return item
+
+
+def statement_page(
+    account_key: str, *, since: str | None, until: str | None, page_size: int, page_token: str | None
+) -> tuple[list[Item], str | None]:
+    condition = "pk = :pk AND sk BETWEEN :low AND :high"
+    values = {":pk": account_key, ":low": f"ENTRY#{since or ''}", ":high": f"ENTRY#{until or '~'}~"}
+    return query_page(
+        TableName=_journal(),
+        KeyConditionExpression=condition,
+        ExpressionAttributeValues=values,
+        ScanIndexForward=False,
+        page_size=page_size,
+        page_token=page_token,
+    )
+
+
+def scan_all(table: str) -> list[Item]:
+    items: list[Item] = []
+    request: dict[str, Any] = {"TableName": table}
+    while True:
+        answer = dynamodb().scan(**request)
+        items += answer.get("Items", [])
+        if "LastEvaluatedKey" not in answer:
+            return items
+        request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+
+def all_accounts() -> list[Item]:
+    return scan_all(_accounts())
+
+
+def all_entries() -> list[Item]:
+    return [item for item in scan_all(_journal()) if item["sk"].startswith("ENTRY#")]

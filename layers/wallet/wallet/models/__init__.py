@@ -1,0 +1,1 @@
+"""Request, answer and record models, one module per domain."""

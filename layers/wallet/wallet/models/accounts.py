@@ -1,0 +1,102 @@
+"""Accounts (coins), their statements, and the reconciliation report."""
+
+from typing import Annotated
+
+from pydantic import Field
+
+from wallet.models.base import CamelModel, CaseInsensitiveEnum, Identifier, ListRequest
+from wallet.money import Money
+
+CoinSerial = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
+
+
+class AccountStatus(CaseInsensitiveEnum):
+    ACTIVE = "ACTIVE"
+    CLOSED = "CLOSED"
+
+
+class NewCoin(CamelModel):
+    issuer_id: Identifier
+    name: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+
+
+class IssuerRef(CamelModel):
+    id: str
+    name: str
+
+
+class CurrencyRef(CamelModel):
+    code: str
+    fractional_digits: int
+
+
+class Coin(CamelModel):
+    coin_serial: str
+    name: str
+    issuer: IssuerRef
+    currency: CurrencyRef
+    available_balance: Money
+    held_balance: Money
+    status: AccountStatus
+    created_at: str
+
+
+class Coins(CamelModel):
+    coins: list[Coin]
+
+
+class CoinValidation(CamelModel):
+    coin_serial: CoinSerial
+
+
+class OwnerRef(CamelModel):
+    name: str
+
+
+class CurrencyCodeRef(CamelModel):
+    code: str
+
+
+class ValidCoin(CamelModel):
+    valid: bool = True
+    coin_serial: str
+    currency: CurrencyCodeRef
+    owner: OwnerRef
+
+
+class StatementFilter(CamelModel):
+    coin_serial: CoinSerial
+    from_: str | None = Field(None, alias="from", max_length=40)
+    to: str | None = Field(None, max_length=40)
+
+
+class StatementRequest(ListRequest):
+    filter: StatementFilter
+
+
+class StatementEntry(CamelModel):
+    business_process_id: str
+    type: str
+    amount: Money
+    balance_after: Money
+    bucket: str
+    created_at: str
+    description: str | None = None
+
+
+class ReconciliationIssue(CamelModel):
+    kind: str
+    subject: str
+    detail: str
+
+
+class CurrencyTotal(CamelModel):
+    currency: str
+    total: Money
+    accounts: int
+
+
+class Reconciliation(CamelModel):
+    clean: bool
+    currencies: list[CurrencyTotal]
+    issues: list[ReconciliationIssue]

@@ -1,0 +1,34 @@
+"""What every model shares: camelCase JSON, case-insensitive enumerations, identifiers and pages."""
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
+PageSize = Annotated[int, Field(ge=1, le=100)]
+
+
+class CaseInsensitiveEnum(StrEnum):
+    """Accepted in any letter case, answered in upper case."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> Any:
+        if isinstance(value, str):
+            return cls.__members__.get(value.upper())
+        return None
+
+
+class CamelModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class ListRequest(CamelModel):
+    page_size: PageSize = 20
+    page_token: str | None = Field(None, max_length=2048)
+
+
+class Page[T](CamelModel):
+    records: list[T]
+    next_page_token: str | None = None

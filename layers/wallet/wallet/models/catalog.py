@@ -1,0 +1,84 @@
+"""Set-up: currencies, issuers, banks and commission rules."""
+
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, model_validator
+
+from wallet.models.base import CamelModel, CaseInsensitiveEnum, Identifier
+from wallet.money import AS_DECIMAL_STRING, MAX_AMOUNT
+
+CurrencyCode = Annotated[str, Field(pattern=r"^[A-Za-z0-9]{2,12}$"), AfterValidator(str.upper)]
+BankCode = Annotated[
+    str, Field(pattern=r"^[A-Za-z]{4}[A-Za-z]{2}[A-Za-z0-9]{2}([A-Za-z0-9]{3})?$"), AfterValidator(str.upper)
+]
+CountryCode = Annotated[str, Field(pattern=r"^[A-Za-z]{2}$"), AfterValidator(str.upper)]
+Text = Annotated[str, Field(min_length=1, max_length=200)]
+Rate = Annotated[Decimal, Field(ge=0, le=100, allow_inf_nan=False), AS_DECIMAL_STRING]
+Fee = Annotated[Decimal, Field(ge=0, lt=MAX_AMOUNT, allow_inf_nan=False), AS_DECIMAL_STRING]
+
+
+class OperationType(CaseInsensitiveEnum):
+    BANK_TOP_UP = "BANK_TOP_UP"
+    BANK_WITHDRAWAL = "BANK_WITHDRAWAL"
+    CARD_TOP_UP = "CARD_TOP_UP"
+    CARD_WITHDRAWAL = "CARD_WITHDRAWAL"
+    TRANSFER = "TRANSFER"
+
+
+class NewCurrency(CamelModel):
+    code: CurrencyCode
+    name: Text
+    fractional_digits: int = Field(ge=0, le=8)
+    symbol: Annotated[str, Field(min_length=1, max_length=8)] | None = None
+
+
+class Currency(NewCurrency):
+    created_at: str
+
+
+class NewIssuer(CamelModel):
+    currency_code: CurrencyCode
+    name: Text
+    description: Annotated[str, Field(max_length=1000)] | None = None
+
+
+class Issuer(NewIssuer):
+    id: str
+    created_at: str
+
+
+class NewBank(CamelModel):
+    name: Text
+    bic: BankCode
+    swift: BankCode
+    country: CountryCode
+    address: Annotated[str, Field(max_length=500)] | None = None
+
+
+class Bank(NewBank):
+    bank_id: str
+    created_at: str
+
+
+class CommissionRule(CamelModel):
+    operation_type: OperationType
+    issuer_id: Identifier
+    percent: Rate
+    fixed: Fee
+    min: Fee | None = None
+    max: Fee | None = None
+
+    @model_validator(mode="after")
+    def _min_not_above_max(self) -> "CommissionRule":
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("min must not be above max")
+        return self
+
+
+class StoredCommissionRule(CommissionRule):
+    updated_at: str
+
+
+class Records[T](CamelModel):
+    records: list[T]

@@ -1,0 +1,51 @@
+"""A small ledger world for layer tests: currencies, issuers and customer accounts, no HTTP."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from wallet import accounts, catalog, ledger
+from wallet.auth import Caller
+from wallet.ledger import Bucket, Leg, Posting, SystemAccount
+from wallet.models.accounts import NewCoin
+from wallet.models.catalog import Issuer, NewCurrency, NewIssuer
+from wallet.models.identity import OrganizationType, Role
+
+
+@dataclass
+class LedgerWorld:
+    issuers: dict[str, Issuer]
+
+    def customer(self, name: str) -> Caller:
+        return Caller(f"user-{name}", f"{name}@example.com", f"org-{name}", OrganizationType.INDIVIDUAL, Role.INDIVIDUAL)
+
+    def open_account(self, owner: str, currency: str = "EUR") -> str:
+        return accounts.open_coin(self.customer(owner), NewCoin(issuer_id=self.issuers[currency].id)).coin_serial
+
+    def issuer_account(self, currency: str, kind: SystemAccount, business_process_id: str) -> str:
+        return ledger.system_account(self.issuers[currency].id, kind, ledger.shard_for(business_process_id))
+
+    def credit(self, serial: str, amount: str, currency: str = "EUR", process_id: str | None = None) -> ledger.Posted:
+        """Money in from the issuer's emission account."""
+        process_id = process_id or f"credit-{serial}-{amount}-{id(object())}"
+        emission = self.issuer_account(currency, SystemAccount.EMISSION, process_id)
+        value = Decimal(amount)
+        legs = (Leg(emission, -value), Leg(ledger.customer_account(serial), value))
+        return ledger.post(Posting(process_id, "TEST_CREDIT", currency, legs))
+
+    def balance(self, serial: str) -> tuple[Decimal, Decimal]:
+        return ledger.balance_of([ledger.customer_account(serial)])
+
+    def system_balance(self, currency: str, kind: SystemAccount) -> Decimal:
+        available, held = ledger.balance_of(ledger.system_shards(self.issuers[currency].id, kind))
+        return available + held
+
+
+def build_world() -> LedgerWorld:
+    issuers = {}
+    for code, digits in (("EUR", 2), ("JPY", 0)):
+        catalog.add_currency(NewCurrency(code=code, name=code, fractional_digits=digits))
+        issuers[code] = catalog.add_issuer(NewIssuer(currency_code=code, name=f"Issuer {code}"))
+    return LedgerWorld(issuers)
+
+
+HELD = Bucket.HELD

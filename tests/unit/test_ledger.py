@@ -1,0 +1,131 @@
+"""The ledger's guarantees, in the layer: balanced legs, one write, exactly once, funds and versions."""
+
+from decimal import Decimal
+
+import pytest
+
+from local.aws import EmbeddedAws
+from tests.unit.ledger_world import LedgerWorld, build_world
+from wallet import ledger, ledger_store, reconciliation
+from wallet.ledger import Bucket, Leg, Posting, SystemAccount
+
+
+@pytest.fixture
+def world(embedded_aws: EmbeddedAws) -> LedgerWorld:
+    return build_world()
+
+
+def _transfer(world: LedgerWorld, source: str, destination: str, amount: str, process_id: str) -> ledger.Posted:
+    value = Decimal(amount)
+    legs = (Leg(ledger.customer_account(source), -value), Leg(ledger.customer_account(destination), value))
+    return ledger.post(Posting(process_id, "TRANSFER", "EUR", legs))
+
+
+def test_a_credit_moves_money_from_emission_and_balances_to_zero(world: LedgerWorld) -> None:
+    alice = world.open_account("alice")
+    world.credit(alice, "100.00")
+    assert world.balance(alice) == (Decimal("100.00"), 0)
+    assert world.system_balance("EUR", SystemAccount.EMISSION) == Decimal("-100.00")
+    assert reconciliation.reconcile().clean
+
+
+def test_unbalanced_legs_are_refused_before_anything_is_written(world: LedgerWorld) -> None:
+    alice = world.open_account("alice")
+    with pytest.raises(ValueError, match="sum to zero"):
+        ledger.post(Posting("p-1", "BROKEN", "EUR", (Leg(ledger.customer_account(alice), Decimal(5)),)))
+    assert ledger_store.get_process("p-1") is None
+
+
+def test_spending_more_than_the_balance_is_refused(world: LedgerWorld) -> None:
+    alice, bob = world.open_account("alice"), world.open_account("bob")
+    world.credit(alice, "10.00")
+    with pytest.raises(ledger.InsufficientFunds):
+        _transfer(world, alice, bob, "10.01", "t-1")
+    assert world.balance(alice) == (Decimal("10.00"), 0)
+    assert ledger_store.get_process("t-1") is None
+
+
+def test_the_same_business_process_posts_once(world: LedgerWorld) -> None:
+    alice, bob = world.open_account("alice"), world.open_account("bob")
+    world.credit(alice, "10.00")
+    first = _transfer(world, alice, bob, "4.00", "t-1")
+    again = _transfer(world, alice, bob, "4.00", "t-1")
+    assert (first.replayed, again.replayed) == (False, True)
+    assert again.created_at == first.created_at
+    assert world.balance(bob) == (Decimal("4.00"), 0)
+    assert reconciliation.reconcile().clean
+
+
+def test_holds_release_and_settle(world: LedgerWorld) -> None:
+    alice = world.open_account("alice")
+    world.credit(alice, "50.00")
+    account = ledger.customer_account(alice)
+    hold = (Leg(account, Decimal(-30), Bucket.AVAILABLE), Leg(account, Decimal(30), Bucket.HELD))
+    ledger.post(Posting("h-1", "HOLD", "EUR", hold))
+    assert world.balance(alice) == (Decimal(20), Decimal(30))
+    release = (Leg(account, Decimal(-10), Bucket.HELD), Leg(account, Decimal(10), Bucket.AVAILABLE))
+    ledger.post(Posting("r-1", "RELEASE", "EUR", release))
+    transit = world.issuer_account("EUR", SystemAccount.TRANSIT, "s-1")
+    ledger.post(Posting("s-1", "SETTLE", "EUR", (Leg(account, Decimal(-20), Bucket.HELD), Leg(transit, Decimal(20)))))
+    assert world.balance(alice) == (Decimal(30), 0)
+    assert world.system_balance("EUR", SystemAccount.TRANSIT) == Decimal(20)
+    with pytest.raises(ledger.InsufficientFunds):
+        ledger.post(Posting("s-2", "SETTLE", "EUR", (Leg(account, Decimal(-1), Bucket.HELD), Leg(transit, Decimal(1)))))
+    assert reconciliation.reconcile().clean
+
+
+def test_statement_entries_carry_the_balance_after_each_leg(world: LedgerWorld) -> None:
+    alice, bob = world.open_account("alice"), world.open_account("bob")
+    world.credit(alice, "10.00")
+    _transfer(world, alice, bob, "3.50", "t-1")
+    entries, _ = ledger_store.statement_page(
+        ledger.customer_account(alice), since=None, until=None, page_size=10, page_token=None
+    )
+    assert [(entry["type"], entry["amount"], entry["balanceAfter"]) for entry in entries] == [
+        ("TRANSFER", Decimal("-3.50"), Decimal("6.50")),
+        ("TEST_CREDIT", Decimal("10.00"), Decimal("10.00")),
+    ]
+
+
+def test_an_account_in_another_currency_cannot_take_part(world: LedgerWorld) -> None:
+    euros, yen = world.open_account("alice"), world.open_account("alice", "JPY")
+    world.credit(euros, "10.00")
+    with pytest.raises(ledger.BusinessRuleViolation, match="not in EUR"):
+        _transfer(world, euros, yen, "1.00", "t-1")
+
+
+def test_a_version_moved_since_the_read_makes_the_posting_read_again(
+    world: LedgerWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice, bob = world.open_account("alice"), world.open_account("bob")
+    world.credit(alice, "10.00")
+    stale = ledger_store.read_accounts([ledger.customer_account(alice)])
+    world.credit(alice, "5.00")  # someone else writes after our read
+    legs = (Leg(ledger.customer_account(alice), Decimal(-12)), Leg(ledger.customer_account(bob), Decimal(12)))
+    ledger.post(Posting("t-1", "TRANSFER", "EUR", legs), accounts=stale)
+    assert world.balance(alice) == (Decimal("3.00"), 0)
+    assert reconciliation.reconcile().clean
+
+
+def test_system_accounts_are_sharded_across_items(world: LedgerWorld) -> None:
+    alice = world.open_account("alice")
+    for number in range(40):
+        world.credit(alice, "1.00", process_id=f"c-{number}")
+    touched = {
+        key
+        for key in ledger.system_shards(world.issuers["EUR"].id, SystemAccount.EMISSION)
+        if ledger.balance_of([key])[0] != 0
+    }
+    assert len(touched) == 4  # every shard of the test world's four
+    assert world.system_balance("EUR", SystemAccount.EMISSION) == Decimal(-40)
+
+
+def test_reconciliation_finds_a_balance_written_behind_the_ledgers_back(world: LedgerWorld) -> None:
+    alice = world.open_account("alice")
+    world.credit(alice, "10.00")
+    ledger_store.write_operation(
+        [ledger_store.customer_balance_update(ledger_store.read_accounts([ledger.customer_account(alice)])[ledger.customer_account(alice)], Decimal(11), Decimal(0))]
+    )
+    report = reconciliation.reconcile()
+    assert not report.clean
+    assert {issue.kind for issue in report.issues} == {"BALANCE_DIFFERS_FROM_JOURNAL", "CURRENCY_NOT_BALANCED"}
