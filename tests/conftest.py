@@ -30,19 +30,24 @@ def _forget_cached_clients() -> None:
     parameters.clear_caches()
 
 
-@pytest.fixture
-def embedded_aws() -> Iterator[EmbeddedAws]:
+def start_embedded_aws(**parameters: str) -> EmbeddedAws:
+    """moto provisioned from the template, and the layer reading the environment every function gets."""
     _forget_cached_clients()
     world = EmbeddedAws(
         TEMPLATE,
         # Few shards keep moto's tables small (it copies a table per transaction); bench/ uses the default.
-        parameters={"AdminLogin": ADMIN_LOGIN, "SystemAccountShards": "4"},
+        parameters={"AdminLogin": ADMIN_LOGIN, "SystemAccountShards": "4", **parameters},
         secret_values={"AdminPasswordSecret": ADMIN_PASSWORD},
-    )
-    with world:
-        # The layer reads the same environment the template gives every function.
-        os.environ.update(world.function_environment(TEMPLATE.functions()["UsersFunction"].environment))
-        yield world
+    ).start()
+    os.environ.update(world.function_environment(TEMPLATE.functions()["UsersFunction"].environment))
+    return world
+
+
+@pytest.fixture
+def embedded_aws() -> Iterator[EmbeddedAws]:
+    world = start_embedded_aws()
+    yield world
+    world.stop()
     _forget_cached_clients()
 
 

@@ -4,6 +4,7 @@ import contextlib
 import json
 import re
 import urllib.request
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,19 @@ EVENTS = ROOT / "events"
 EVENT_FILES = sorted(EVENTS.rglob("*.json"))
 ROUTES = {(route.method, route.path): route.function for route in Template().routes()}
 FOLDER_FUNCTIONS = {"bootstrap": "BootstrapFunction"}  # events that are not API requests
-PLACEHOLDER = "Bearer <token from POST /authorization>"
+TOKEN_PLACEHOLDER = "Bearer <token from POST /authorization>"
+# Samples a client sends only after another one; a sample's own placeholders bring theirs along.
+REQUIRES = {
+    "auth/registration-confirm.json": "auth/registration.json",
+    "setup/create-issuer.json": "setup/create-currency.json",
+}
+# A placeholder in a sample's body → the sample whose answer holds the real value, and its field.
+PLACEHOLDERS = {
+    "<issuerId from POST /issuers>": ("setup/create-issuer.json", "id"),
+    "<coinSerial from POST /coins>": ("coins/open-coin.json", "coinSerial"),
+}
+# Samples sent with a customer's token (the merchant of users/create-user.json); the others carry the administrator's.
+AS_CUSTOMER = {"coins/open-coin.json", "coins/list-coins.json", "coins/validate-coin.json", "coins/statement.json"}
 # The HTTP status of an API event; the answer's "status" of a bootstrap event.
 EXPECTED_STATUS: dict[str, int | str] = {
     "auth/authorization.json": 200,
@@ -27,6 +40,19 @@ EXPECTED_STATUS: dict[str, int | str] = {
     "users/list-organizations.json": 200,
     "users/create-user.json": 201,
     "users/list-users.json": 200,
+    "setup/create-currency.json": 201,
+    "setup/list-currencies.json": 200,
+    "setup/create-issuer.json": 201,
+    "setup/list-issuers.json": 200,
+    "setup/create-bank.json": 201,
+    "setup/list-banks.json": 200,
+    "setup/set-commission.json": 201,
+    "setup/list-commissions.json": 200,
+    "coins/open-coin.json": 201,
+    "coins/list-coins.json": 200,
+    "coins/validate-coin.json": 200,
+    "coins/statement.json": 200,
+    "coins/reconciliation.json": 200,
     "bootstrap/direct-invocation.json": "BOOTSTRAPPED",
     "bootstrap/custom-resource-create.json": "BOOTSTRAPPED",
 }
@@ -62,27 +88,68 @@ def _with_body(event: dict[str, Any], **changes: Any) -> dict[str, Any]:
     return {**event, "body": json.dumps(json.loads(event["body"]) | changes)}
 
 
+def _with_authorization(event: dict[str, Any], token: str) -> dict[str, Any]:
+    authorization = f"Bearer {token}"
+    return {
+        **event,
+        "headers": event["headers"] | {"Authorization": authorization},
+        "multiValueHeaders": event["multiValueHeaders"] | {"Authorization": [authorization]},
+    }
+
+
 def _otp_sent_to(outbox: Outbox, login: str) -> str:
     match = re.search(r"\b(\d{6})\b", outbox.records(to=login)[-1]["body"])
     assert match, outbox.records(to=login)
     return match.group(1)
 
 
-def _prepare_api_event(lambdas: LocalLambdas, outbox: Outbox, name: str, event: dict[str, Any]) -> dict[str, Any]:
-    """What a client does between the samples: send the real code, carry a real token."""
-    if name == "auth/registration-confirm.json":
-        status, body = _invoke_api(lambdas, "auth/registration.json", _load("auth/registration.json"))
-        assert status == 202, body
-        login = json.loads(event["body"])["login"]
-        event = _with_body(event, otp=_otp_sent_to(outbox, login))
-    if event["headers"].get("Authorization") == PLACEHOLDER:
-        authorization = f"Bearer {_admin_token(lambdas)}"
-        event = {
-            **event,
-            "headers": event["headers"] | {"Authorization": authorization},
-            "multiValueHeaders": event["multiValueHeaders"] | {"Authorization": [authorization]},
-        }
-    return event
+class Client:
+    """What a client does between the samples: sends what must come first, carries real tokens and real ids.
+
+    Each sample it relies on is sent once; later uses read the answer it kept."""
+
+    def __init__(self, lambdas: LocalLambdas, outbox: Outbox):
+        self.lambdas = lambdas
+        self.outbox = outbox
+        self.answers: dict[str, Any] = {}
+
+    @cached_property
+    def admin_token(self) -> str:
+        return _admin_token(self.lambdas)
+
+    @cached_property
+    def customer_token(self) -> str:
+        merchant = json.loads(_load("users/create-user.json")["body"])
+        self.answer("users/create-user.json")
+        login = _with_body(_load("auth/authorization.json"), login=merchant["login"], password=merchant["password"])
+        status, body = _invoke_api(self.lambdas, "auth/authorization.json", login)
+        assert status == 200, body
+        return str(body["authorizationToken"]["token"])
+
+    def prepare(self, name: str, event: dict[str, Any]) -> dict[str, Any]:
+        if name in REQUIRES:
+            self.answer(REQUIRES[name])
+        if name == "auth/registration-confirm.json":
+            event = _with_body(event, otp=_otp_sent_to(self.outbox, json.loads(event["body"])["login"]))
+        body = event["body"]
+        for placeholder, (source, field) in PLACEHOLDERS.items():
+            if body and placeholder in body:
+                body = body.replace(placeholder, str(self.answer(source)[field]))
+        event = {**event, "body": body}
+        if event["headers"].get("Authorization") == TOKEN_PLACEHOLDER:
+            event = _with_authorization(event, self.customer_token if name in AS_CUSTOMER else self.admin_token)
+        return event
+
+    def send(self, name: str) -> tuple[int, Any]:
+        return _invoke_api(self.lambdas, name, self.prepare(name, _load(name)))
+
+    def answer(self, name: str) -> Any:
+        """The answer of a sample the one under test relies on; it must succeed."""
+        if name not in self.answers:
+            status, body = self.send(name)
+            assert status == EXPECTED_STATUS[name], (name, body)
+            self.answers[name] = body
+        return self.answers[name]
 
 
 def test_every_route_and_event_is_covered() -> None:
@@ -100,7 +167,7 @@ def test_sample_event_runs_through_its_handler(
     event = _load(name)
     function = _function_for(name, event)
     if function != "BootstrapFunction":
-        status, body = _invoke_api(lambdas, name, _prepare_api_event(lambdas, outbox, name, event))
+        status, body = Client(lambdas, outbox).send(name)
         assert status == EXPECTED_STATUS[name], body
         return
 

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from wallet import accounts, catalog, ledger
 from wallet.auth import Caller
-from wallet.ledger import Bucket, Leg, Posting, SystemAccount
+from wallet.ledger import Leg, Posting, SystemAccount
 from wallet.models.accounts import NewCoin
 from wallet.models.catalog import Issuer, NewCurrency, NewIssuer
 from wallet.models.identity import OrganizationType, Role
@@ -16,7 +16,9 @@ class LedgerWorld:
     issuers: dict[str, Issuer]
 
     def customer(self, name: str) -> Caller:
-        return Caller(f"user-{name}", f"{name}@example.com", f"org-{name}", OrganizationType.INDIVIDUAL, Role.INDIVIDUAL)
+        return Caller(
+            f"user-{name}", f"{name}@example.com", f"org-{name}", OrganizationType.INDIVIDUAL, Role.INDIVIDUAL
+        )
 
     def open_account(self, owner: str, currency: str = "EUR") -> str:
         return accounts.open_coin(self.customer(owner), NewCoin(issuer_id=self.issuers[currency].id)).coin_serial
@@ -46,6 +48,3 @@ def build_world() -> LedgerWorld:
         catalog.add_currency(NewCurrency(code=code, name=code, fractional_digits=digits))
         issuers[code] = catalog.add_issuer(NewIssuer(currency_code=code, name=f"Issuer {code}"))
     return LedgerWorld(issuers)
-
-
-HELD = Bucket.HELD

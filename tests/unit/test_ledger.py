@@ -124,7 +124,13 @@ def test_reconciliation_finds_a_balance_written_behind_the_ledgers_back(world: L
     alice = world.open_account("alice")
     world.credit(alice, "10.00")
     ledger_store.write_operation(
-        [ledger_store.customer_balance_update(ledger_store.read_accounts([ledger.customer_account(alice)])[ledger.customer_account(alice)], Decimal(11), Decimal(0))]
+        [
+            ledger_store.customer_balance_update(
+                ledger_store.read_accounts([ledger.customer_account(alice)])[ledger.customer_account(alice)],
+                Decimal(11),
+                Decimal(0),
+            )
+        ]
     )
     report = reconciliation.reconcile()
     assert not report.clean

@@ -127,6 +127,8 @@ def post(posting: Posting, *, accounts: dict[str, AccountState] | None = None) -
         except InsufficientFunds:
             if given:  # the caller's read may be stale: decide on a fresh one
                 continue
+            if existing := ledger_store.get_process(posting.business_process_id):
+                return _replayed(existing)  # the money left with this very operation: a retry
             raise
         try:
             ledger_store.write_operation(writes)
@@ -137,11 +139,15 @@ def post(posting: Posting, *, accounts: dict[str, AccountState] | None = None) -
                 existing = ledger_store.get_process(posting.business_process_id)
                 if existing is None:  # cancelled for another reason on a record not written: try again
                     continue
-                return Posted(posting.business_process_id, existing["createdAt"], replayed=True, record=existing)
+                return _replayed(existing)
             if outcome != "retry":
                 raise
         time.sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311 - jitter, not secrecy
     raise Contention("The account is being changed by other operations; try again")
+
+
+def _replayed(record: dict[str, Any]) -> Posted:
+    return Posted(record["businessProcessId"], record["createdAt"], replayed=True, record=record)
 
 
 def _check_balanced(posting: Posting) -> None:
