@@ -123,15 +123,9 @@ def test_system_accounts_are_sharded_across_items(world: LedgerWorld) -> None:
 def test_reconciliation_finds_a_balance_written_behind_the_ledgers_back(world: LedgerWorld) -> None:
     alice = world.open_account("alice")
     world.credit(alice, "10.00")
-    ledger_store.write_operation(
-        [
-            ledger_store.customer_balance_update(
-                ledger_store.read_accounts([ledger.customer_account(alice)])[ledger.customer_account(alice)],
-                Decimal(11),
-                Decimal(0),
-            )
-        ]
-    )
+    account = ledger.customer_account(alice)
+    state = ledger_store.read_accounts([account])[account]
+    ledger_store.write_operation([ledger_store.customer_balance_update(state, Decimal(11), Decimal(0))])
     report = reconciliation.reconcile()
     assert not report.clean
     assert {issue.kind for issue in report.issues} == {"BALANCE_DIFFERS_FROM_JOURNAL", "CURRENCY_NOT_BALANCED"}
