@@ -74,9 +74,9 @@ def test_a_failed_call_then_the_clients_retry_moves_money_once(
     world.credit(alice, "10.00")
     legs = (Leg(ledger.customer_account(alice), Decimal(-4)), Leg(ledger.customer_account(bob), Decimal(4)))
     posting = Posting("transfer-with-key-1", "TRANSFER", "EUR", legs)
-    with dynamodb_harness.failing_call(call_number, FAILURES[failure], after_it_ran=after_it_ran) as calls:
-        with contextlib.suppress(ClientError, BotoCoreError):  # the client saw an error ...
-            ledger.post(posting)
+    failing = dynamodb_harness.failing_call(call_number, FAILURES[failure], after_it_ran=after_it_ran)
+    with failing as calls, contextlib.suppress(ClientError, BotoCoreError):  # the client saw an error ...
+        ledger.post(posting)
     assert calls[: call_number + 1] == ["BatchGetItem", "TransactWriteItems"][: call_number + 1]  # it did fail there
     ledger.post(posting)  # ... and retries with the same idempotency key
     assert world.balance(alice) == (Decimal(6), 0)
@@ -147,21 +147,21 @@ class PostingSequences(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def credit(self, data: st.DataObject) -> None:
-        serial = data.draw(st.sampled_from(sorted(self.model)))
+        serial = data.draw(st.sampled_from(list(self.model)))
         amount = self._amount(serial, data)
         emission = self._issuer(serial, SystemAccount.EMISSION).account
         self._post((Leg(emission, -amount), Leg(f"COIN#{serial}", amount)), self.currency_of[serial])
 
     @rule(data=st.data(), bucket=st.sampled_from(Bucket))
     def debit(self, data: st.DataObject, bucket: Bucket) -> None:
-        serial = data.draw(st.sampled_from(sorted(self.model)))
+        serial = data.draw(st.sampled_from(list(self.model)))
         amount = self._amount(serial, data)
         transit = self._issuer(serial, SystemAccount.TRANSIT).account
         self._post((Leg(f"COIN#{serial}", -amount, bucket), Leg(transit, amount)), self.currency_of[serial])
 
     @rule(data=st.data(), hold=st.booleans())
     def hold_or_release(self, data: st.DataObject, hold: bool) -> None:
-        serial = data.draw(st.sampled_from(sorted(self.model)))
+        serial = data.draw(st.sampled_from(list(self.model)))
         amount = self._amount(serial, data)
         source, target = (Bucket.AVAILABLE, Bucket.HELD) if hold else (Bucket.HELD, Bucket.AVAILABLE)
         account = f"COIN#{serial}"
@@ -169,8 +169,8 @@ class PostingSequences(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def transfer_with_commission(self, data: st.DataObject) -> None:
-        source = data.draw(st.sampled_from(sorted(self.model)))
-        peers = sorted(serial for serial in self.model if self.currency_of[serial] == self.currency_of[source])
+        source = data.draw(st.sampled_from(list(self.model)))
+        peers = [serial for serial in self.model if self.currency_of[serial] == self.currency_of[source]]
         destination = data.draw(st.sampled_from([peer for peer in peers if peer != source]))
         amount, fee = self._amount(source, data), self._amount(source, data)
         commission = self._issuer(source, SystemAccount.COMMISSION).account
@@ -189,5 +189,9 @@ class PostingSequences(RuleBasedStateMachine):
 
 TestPostingSequences = PostingSequences.TestCase
 TestPostingSequences.settings = settings(
-    max_examples=15, stateful_step_count=12, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=15,
+    stateful_step_count=12,
+    deadline=None,
+    derandomize=True,  # the same sequences on every run: CI failures reproduce
+    suppress_health_check=[HealthCheck.too_slow],
 )

@@ -1,0 +1,67 @@
+"""Commission: percent plus fixed, clamped, rounded half-up; and the exact parsing of amounts."""
+
+from decimal import Decimal
+
+import pytest
+from pydantic import BaseModel
+
+from wallet.commission import commission_for, quote
+from wallet.errors import InvalidInput
+from wallet.models.catalog import CommissionRule
+from wallet.money import Amount, check_precision
+
+
+def _rule(**fields: object) -> CommissionRule:
+    return CommissionRule.model_validate({"operationType": "TRANSFER", "issuerId": "i-1", **fields})
+
+
+@pytest.mark.parametrize(
+    ("amount", "rule", "digits", "expected"),
+    [
+        ("100.00", None, 2, "0.00"),
+        ("100.00", _rule(percent="1.5", fixed="0.10"), 2, "1.60"),
+        ("0.33", _rule(percent="1.5", fixed="0"), 2, "0.00"),  # 0.00495 rounds down
+        ("0.34", _rule(percent="1.5", fixed="0"), 2, "0.01"),  # 0.0051 rounds up
+        ("1.00", _rule(percent="0.5", fixed="0"), 2, "0.01"),  # 0.005: half-up, not half-even
+        ("3.00", _rule(percent="0.5", fixed="0"), 2, "0.02"),  # 0.015: half-up
+        ("1.00", _rule(percent="1", fixed="0", min="0.50"), 2, "0.50"),
+        ("10000", _rule(percent="2", fixed="0", max="25"), 2, "25.00"),
+        ("1001", _rule(percent="0.05", fixed="0"), 0, "1"),  # 0.5005 yen
+        ("999", _rule(percent="0.05", fixed="0"), 0, "0"),
+    ],
+)
+def test_commission(amount: str, rule: CommissionRule | None, digits: int, expected: str) -> None:
+    assert str(commission_for(Decimal(amount), rule, digits)) == expected
+
+
+def test_a_quote_is_what_is_charged() -> None:
+    shown = quote(Decimal("100.00"), _rule(percent="1", fixed="0.25"), 2)
+    assert (shown.commission, shown.total(commission_is_added=True), shown.total(commission_is_added=False)) == (
+        Decimal("1.25"),
+        Decimal("101.25"),
+        Decimal("98.75"),
+    )
+
+
+class _Body(BaseModel):
+    amount: Amount
+
+
+@pytest.mark.parametrize(("raw", "parsed"), [("10.50", "10.50"), (Decimal("0.1"), "0.1"), (7, "7"), (" 3.25 ", "3.25")])
+def test_amounts_are_parsed_exactly(raw: object, parsed: str) -> None:
+    assert str(_Body(amount=raw).amount) == parsed  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("raw", ["0", "-1", "NaN", "Infinity", "1e400", "ten", 0.1, True, None, [1]])
+def test_bad_amounts_are_refused(raw: object) -> None:
+    with pytest.raises(ValueError, match="amount"):
+        _Body(amount=raw)  # type: ignore[arg-type]
+
+
+def test_precision_is_the_currencys() -> None:
+    assert str(check_precision(Decimal("10.5"), 2)) == "10.50"
+    assert str(check_precision(Decimal("10.500"), 2)) == "10.50"
+    with pytest.raises(InvalidInput):
+        check_precision(Decimal("10.505"), 2)
+    with pytest.raises(InvalidInput):
+        check_precision(Decimal("1.5"), 0)
