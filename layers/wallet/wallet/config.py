@@ -14,6 +14,7 @@ class Settings(BaseModel):
     catalog_table: str = Field(alias="CATALOG_TABLE")
     accounts_table: str = Field(alias="ACCOUNTS_TABLE")
     journal_table: str = Field(alias="JOURNAL_TABLE")
+    payment_tools_table: str = Field(alias="PAYMENT_TOOLS_TABLE")
     system_account_shards: int = Field(16, alias="SYSTEM_ACCOUNT_SHARDS", ge=1, le=100)
     token_secret_id: str = Field(alias="TOKEN_SECRET_ID")
     token_ttl_minutes: int = Field(15, alias="TOKEN_TTL_MINUTES", ge=1)

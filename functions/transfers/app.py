@@ -1,0 +1,113 @@
+"""Transfers between customers, transfer templates, and smart cards."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from wallet import transfers
+from wallet.api import caller, create_app
+from wallet.models.identity import Role
+from wallet.models.transfers import (
+    Calculation,
+    NewSmartCard,
+    NewTemplate,
+    PaymentToolType,
+    SmartCard,
+    SmartCards,
+    Template,
+    TemplateFromOperation,
+    TemplateListRequest,
+    Templates,
+    TemplateTransfer,
+    TransferDone,
+    TransferRequest,
+)
+from wallet.observability import logger, metrics, tracer
+
+app = create_app()
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=128)]
+TemplateId = Annotated[str, Path(alias="transferTemplateId", max_length=64)]
+
+
+@app.post("/transfers", status_code=201, summary="Move money at once to another account of the same currency")
+def transfer(request: TransferRequest, idempotency_key: IdempotencyKey = None) -> TransferDone:
+    who = caller(app)
+    prepared = transfers.prepare(who, request.source_coin_serial, request.destination_coin_serial, request.amount)
+    return transfers.execute(
+        who,
+        prepared,
+        idempotency_key=idempotency_key,
+        fingerprint=transfers.fingerprint("transfer", request.model_dump(mode="json")),
+        description=request.description,
+    )
+
+
+@app.post("/templates/transfer", status_code=201, summary="Save a transfer destination")
+def save_template(new: NewTemplate) -> Template:
+    return transfers.save_template(caller(app), new)
+
+
+@app.post("/templates/transfer/view", summary="The caller's transfer templates")
+def list_templates(request: TemplateListRequest = TemplateListRequest()) -> Templates:
+    return transfers.list_templates(caller(app), request)
+
+
+@app.post("/templates/transfer/<transferTemplateId>/calculate", summary="Commission of a transfer by template")
+def calculate(template_id: TemplateId, request: TemplateTransfer) -> Calculation:
+    who = caller(app)
+    destination = transfers.destination_of(transfers.own_template(who, template_id))
+    return transfers.calculation(transfers.prepare(who, request.source_coin_serial, destination, request.amount))
+
+
+@app.post("/templates/transfer/<transferTemplateId>/execute", status_code=201, summary="Transfer by template")
+def execute(template_id: TemplateId, request: TemplateTransfer, idempotency_key: IdempotencyKey = None) -> TransferDone:
+    who = caller(app)
+    template = transfers.own_template(who, template_id)
+    prepared = transfers.prepare(who, request.source_coin_serial, transfers.destination_of(template), request.amount)
+    card = template.destination.smart_card_id if template.payment_tool_type == PaymentToolType.SMART_CARD else None
+    return transfers.execute(
+        who,
+        prepared,
+        idempotency_key=idempotency_key,
+        fingerprint=transfers.fingerprint("template", template_id, request.model_dump(mode="json")),
+        description=request.description,
+        destination_card=card,
+    )
+
+
+@app.post(
+    "/templates/transfer/operation/<businessProcessId>",
+    status_code=201,
+    summary="Save the destination of a finished transfer as a template",
+)
+def template_from_operation(
+    business_process_id: Annotated[str, Path(alias="businessProcessId", max_length=64)],
+    request: TemplateFromOperation = TemplateFromOperation(),
+) -> Template:
+    return transfers.template_from_operation(caller(app), business_process_id, request.name)
+
+
+@app.post("/smart-cards", status_code=201, summary="Issue a smart card for an account (administrator)")
+def issue_card(new: NewSmartCard) -> SmartCard:
+    caller(app).require(Role.ADMINISTRATOR)
+    return transfers.issue_card(new)
+
+
+@app.get("/smart-cards/my", summary="The caller's smart cards")
+def my_cards() -> SmartCards:
+    return transfers.my_cards(caller(app))
+
+
+@app.post("/smart-cards/<smartCardId>/block", summary="Block a card: it receives nothing more (administrator)")
+def block_card(card_id: Annotated[str, Path(alias="smartCardId", max_length=64)]) -> SmartCard:
+    caller(app).require(Role.ADMINISTRATOR)
+    return transfers.block_card(card_id)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,113 @@
+"""Transfers, transfer templates and smart cards."""
+
+from typing import Annotated, Any
+
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer, model_validator
+
+from wallet.models.accounts import CoinSerial
+from wallet.models.base import CamelModel, CaseInsensitiveEnum, Identifier
+from wallet.money import Amount, Money
+
+Description = Annotated[str, Field(max_length=500)]
+TemplateName = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class TransferRequest(CamelModel):
+    source_coin_serial: CoinSerial
+    destination_coin_serial: CoinSerial
+    amount: Amount
+    description: Description | None = None
+
+
+class TransferDone(CamelModel):
+    business_process_id: str
+    status: str = "COMPLETED"
+    amount: Money
+    commission: Money
+    total_amount: Money
+
+
+class Calculation(CamelModel):
+    amount: Money
+    commission: Money
+    total_amount: Money
+
+
+class PaymentToolType(CaseInsensitiveEnum):
+    COIN = "COIN"
+    SMART_CARD = "SMART_CARD"
+
+
+class Destination(CamelModel):
+    coin_serial: CoinSerial | None = None
+    smart_card_id: Identifier | None = None
+
+    @model_serializer(mode="wrap")
+    def _only_the_given_one(self, serialize: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return {key: value for key, value in serialize(self).items() if value is not None}
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "Destination":
+        if (self.coin_serial is None) == (self.smart_card_id is None):
+            raise ValueError("give either coinSerial or smartCardId")
+        return self
+
+
+class NewTemplate(CamelModel):
+    name: TemplateName
+    payment_tool_type: PaymentToolType
+    destination: Destination
+
+    @model_validator(mode="after")
+    def _destination_fits_the_tool(self) -> "NewTemplate":
+        wanted_card = self.payment_tool_type == PaymentToolType.SMART_CARD
+        if wanted_card != (self.destination.smart_card_id is not None):
+            raise ValueError(f"a {self.payment_tool_type.value} template needs a matching destination")
+        return self
+
+
+class Template(NewTemplate):
+    transfer_template_id: str
+    created_at: str
+
+
+class TemplateFilter(CamelModel):
+    payment_tool_type: PaymentToolType | None = None
+
+
+class TemplateListRequest(CamelModel):
+    filter: TemplateFilter = TemplateFilter()
+
+
+class Templates(CamelModel):
+    records: list[Template]
+
+
+class TemplateTransfer(CamelModel):
+    source_coin_serial: CoinSerial
+    amount: Amount
+    description: Description | None = None
+
+
+class TemplateFromOperation(CamelModel):
+    name: TemplateName | None = None
+
+
+class SmartCardStatus(CaseInsensitiveEnum):
+    ACTIVE = "ACTIVE"
+    BLOCKED = "BLOCKED"
+
+
+class NewSmartCard(CamelModel):
+    coin_serial: CoinSerial
+
+
+class SmartCard(CamelModel):
+    smart_card_id: str
+    masked_number: str
+    coin_serial: str
+    status: SmartCardStatus
+
+
+class SmartCards(CamelModel):
+    records: list[SmartCard]

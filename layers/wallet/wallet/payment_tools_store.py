@@ -1,0 +1,100 @@
+"""Data access for transfer templates and smart cards: the only module that knows their table's keys."""
+
+from typing import Any
+
+from wallet.aws import dynamodb
+from wallet.config import settings
+from wallet.dynamo import Item
+from wallet.models.transfers import SmartCard, SmartCardStatus, Template
+
+
+def _table() -> str:
+    return settings().payment_tools_table
+
+
+def _get(kind: str, ident: str) -> Item | None:
+    item: Item | None = dynamodb().get_item(TableName=_table(), Key={"pk": f"{kind}#{ident}", "sk": kind}).get("Item")
+    return item
+
+
+def _of_organization(kind: str, organization_id: str) -> list[Item]:
+    items: list[Item] = []
+    request: dict[str, Any] = {
+        "TableName": _table(),
+        "IndexName": "gsi1",
+        "KeyConditionExpression": "gsi1pk = :pk",
+        "ExpressionAttributeValues": {":pk": f"{kind}S#{organization_id}"},
+    }
+    while True:
+        answer = dynamodb().query(**request)
+        items += answer.get("Items", [])
+        if "LastEvaluatedKey" not in answer:
+            return items
+        request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+
+def _keys(kind: str, ident: str, organization_id: str, created_at: str) -> Item:
+    return {"pk": f"{kind}#{ident}", "sk": kind, "gsi1pk": f"{kind}S#{organization_id}", "gsi1sk": created_at}
+
+
+def put_template(template: Template, organization_id: str) -> None:
+    record = template.model_dump(by_alias=True, exclude_none=True)
+    item = {**_keys("TEMPLATE", template.transfer_template_id, organization_id, template.created_at), **record}
+    dynamodb().put_item(TableName=_table(), Item={**item, "organizationId": organization_id})
+
+
+def get_template(template_id: str) -> tuple[Template, str] | None:
+    """The template and the organisation that owns it."""
+    item = _get("TEMPLATE", template_id)
+    return (Template.model_validate(item), item["organizationId"]) if item else None
+
+
+def templates_of(organization_id: str) -> list[Template]:
+    return [Template.model_validate(item) for item in _of_organization("TEMPLATE", organization_id)]
+
+
+def put_new_card(card: SmartCard, *, organization_id: str, number_digest: str, created_at: str) -> None:
+    """The card and a claim on its number's digest, so no number is issued twice."""
+    item = {**_keys("CARD", card.smart_card_id, organization_id, created_at), **card.model_dump(by_alias=True)}
+    dynamodb().transact_write_items(
+        TransactItems=[
+            {
+                "Put": {
+                    "TableName": _table(),
+                    "Item": {**item, "organizationId": organization_id, "numberDigest": number_digest},
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": _table(),
+                    "Item": {
+                        "pk": f"CARDNUMBER#{number_digest}",
+                        "sk": "CARDNUMBER",
+                        "smartCardId": card.smart_card_id,
+                    },
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+        ]
+    )
+
+
+def get_card(card_id: str) -> tuple[SmartCard, str] | None:
+    item = _get("CARD", card_id)
+    return (SmartCard.model_validate(item), item["organizationId"]) if item else None
+
+
+def cards_of(organization_id: str) -> list[SmartCard]:
+    return [SmartCard.model_validate(item) for item in _of_organization("CARD", organization_id)]
+
+
+def set_card_status(card_id: str, status: SmartCardStatus) -> None:
+    dynamodb().update_item(
+        TableName=_table(),
+        Key={"pk": f"CARD#{card_id}", "sk": "CARD"},
+        UpdateExpression="SET #status = :status",
+        ConditionExpression="attribute_exists(pk)",
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues={":status": status.value},
+    )

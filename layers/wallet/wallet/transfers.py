@@ -1,0 +1,240 @@
+"""Transfers between customers' accounts, transfer templates, and smart cards."""
+
+import hashlib
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+from wallet import catalog_store, clock, ledger, ledger_store, payment_tools_store
+from wallet.auth import Caller
+from wallet.commission import Quote, quote
+from wallet.errors import BusinessRuleViolation, Conflict, NotFound
+from wallet.ledger import Leg, Posting, SystemAccount
+from wallet.ledger_store import AccountState
+from wallet.models.accounts import AccountStatus
+from wallet.models.catalog import OperationType
+from wallet.models.transfers import (
+    Calculation,
+    NewSmartCard,
+    NewTemplate,
+    PaymentToolType,
+    SmartCard,
+    SmartCards,
+    SmartCardStatus,
+    Template,
+    TemplateListRequest,
+    Templates,
+    TransferDone,
+)
+from wallet.money import check_precision
+from wallet.secrets import keyed_digest
+
+OPERATION_NAMESPACE = uuid.UUID("6f1d8a52-3c1e-4f7e-9a55-0c0ffee00001")
+
+
+@dataclass(frozen=True)
+class PreparedTransfer:
+    """A transfer checked and priced from one read of both accounts."""
+
+    accounts: dict[str, AccountState]
+    source: AccountState
+    destination: AccountState
+    quote: Quote
+
+
+def prepare(caller: Caller, source_serial: str, destination_serial: str, amount: Decimal) -> PreparedTransfer:
+    source_key, destination_key = ledger.customer_account(source_serial), ledger.customer_account(destination_serial)
+    accounts = ledger_store.read_accounts([source_key, destination_key])
+    source = accounts.get(source_key)
+    if source is None or source.item["organizationId"] != caller.organization_id:
+        raise NotFound("No such account", details=[{"field": "sourceCoinSerial", "issue": "not found"}])
+    destination = accounts.get(destination_key)
+    if destination is None:
+        raise NotFound("No such account", details=[{"field": "destinationCoinSerial", "issue": "not found"}])
+    if source_key == destination_key:
+        raise BusinessRuleViolation("The source and the destination are the same account", code="SAME_ACCOUNT")
+    for state, role in ((source, "source"), (destination, "destination")):
+        if state.item["status"] != AccountStatus.ACTIVE.value:
+            raise BusinessRuleViolation(f"The {role} account is not active", code="ACCOUNT_INACTIVE")
+    if source.currency != destination.currency:
+        raise BusinessRuleViolation("The accounts are in different currencies", code="CURRENCY_MISMATCH")
+    digits = int(source.item["fractionalDigits"])
+    amount = check_precision(amount, digits)
+    rule = catalog_store.get_commission_rule(OperationType.TRANSFER, source.item["issuerId"])
+    return PreparedTransfer(accounts, source, destination, quote(amount, rule, digits))
+
+
+def calculation(prepared: PreparedTransfer) -> Calculation:
+    shown = prepared.quote
+    return Calculation(amount=shown.amount, commission=shown.commission, total_amount=shown.total(True))
+
+
+def execute(
+    caller: Caller,
+    prepared: PreparedTransfer,
+    *,
+    idempotency_key: str | None,
+    fingerprint: str,
+    description: str | None = None,
+    destination_card: str | None = None,
+) -> TransferDone:
+    """One posting: the sender pays amount and commission. The same idempotency key with the same
+    request answers the first result again; with another request it is a conflict."""
+    process_id = (
+        str(uuid.uuid5(OPERATION_NAMESPACE, f"{caller.organization_id}:TRANSFER:{idempotency_key}"))
+        if idempotency_key
+        else str(uuid.uuid4())
+    )
+    shown = prepared.quote
+    legs = [
+        Leg(prepared.source.key, -shown.total(True)),
+        Leg(prepared.destination.key, shown.amount),
+    ]
+    if shown.commission:
+        issuer = prepared.source.item["issuerId"]
+        shard = ledger.shard_for(process_id)
+        legs.append(Leg(ledger.system_account(issuer, SystemAccount.COMMISSION, shard), shown.commission))
+    details = {
+        "organizationId": caller.organization_id,
+        "sourceCoinSerial": prepared.source.item["coinSerial"],
+        "destinationCoinSerial": prepared.destination.item["coinSerial"],
+        "amount": shown.amount,
+        "commission": shown.commission,
+        "requestFingerprint": fingerprint,
+    }
+    if description:
+        details["description"] = description
+    if destination_card:
+        details["destinationSmartCardId"] = destination_card
+    posting = Posting(process_id, OperationType.TRANSFER.value, prepared.source.currency, tuple(legs), details)
+    posted = ledger.post(posting, accounts=prepared.accounts)
+    if posted.replayed and posted.record.get("requestFingerprint") != fingerprint:
+        raise Conflict("This Idempotency-Key was used for another request", code="IDEMPOTENCY_KEY_REUSED")
+    record = posted.record
+    commission = Decimal(record["commission"])
+    return TransferDone(
+        business_process_id=process_id,
+        amount=Decimal(record["amount"]),
+        commission=commission,
+        total_amount=Decimal(record["amount"]) + commission,
+    )
+
+
+def fingerprint(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, default=str, sort_keys=True).encode()).hexdigest()
+
+
+# --- templates ---
+
+
+def save_template(caller: Caller, new: NewTemplate) -> Template:
+    _destination_coin(new)  # the destination must exist now
+    template = Template(**new.model_dump(), transfer_template_id=str(uuid.uuid4()), created_at=clock.iso(clock.now()))
+    payment_tools_store.put_template(template, caller.organization_id)
+    return template
+
+
+def own_template(caller: Caller, template_id: str) -> Template:
+    found = payment_tools_store.get_template(template_id)
+    if found is None or found[1] != caller.organization_id:
+        raise NotFound("No such template", details=[{"field": "transferTemplateId", "issue": "not found"}])
+    return found[0]
+
+
+def list_templates(caller: Caller, request: TemplateListRequest) -> Templates:
+    wanted = request.filter.payment_tool_type
+    records = [
+        t for t in payment_tools_store.templates_of(caller.organization_id) if wanted in (None, t.payment_tool_type)
+    ]
+    return Templates(records=records)
+
+
+def destination_of(template: Template) -> str:
+    """The account a template pays into: its own, or the one behind its card (if the card is active)."""
+    return _destination_coin(template)
+
+
+def _destination_coin(template: NewTemplate) -> str:
+    if template.payment_tool_type == PaymentToolType.COIN:
+        serial = template.destination.coin_serial
+        if serial is None or ledger_store.get_account_item(ledger.customer_account(serial)) is None:
+            raise NotFound("No such account", details=[{"field": "destination.coinSerial", "issue": "not found"}])
+        return serial
+    found = payment_tools_store.get_card(template.destination.smart_card_id or "")
+    if found is None:
+        raise NotFound("No such card", details=[{"field": "destination.smartCardId", "issue": "not found"}])
+    card, _ = found
+    if card.status != SmartCardStatus.ACTIVE:
+        raise BusinessRuleViolation("The card is blocked", code="CARD_BLOCKED")
+    return card.coin_serial
+
+
+def template_from_operation(caller: Caller, business_process_id: str, name: str | None) -> Template:
+    record = ledger_store.get_process(business_process_id)
+    if (
+        record is None
+        or record.get("organizationId") != caller.organization_id
+        or "destinationCoinSerial" not in record
+    ):
+        raise NotFound("No such operation", details=[{"field": "businessProcessId", "issue": "not found"}])
+    card_id = record.get("destinationSmartCardId")
+    new = NewTemplate.model_validate(
+        {
+            "name": name or f"Transfer of {record['createdAt'][:10]}",
+            "paymentToolType": PaymentToolType.SMART_CARD if card_id else PaymentToolType.COIN,
+            "destination": {"smartCardId": card_id} if card_id else {"coinSerial": record["destinationCoinSerial"]},
+        }
+    )
+    return save_template(caller, new)
+
+
+# --- smart cards ---
+
+
+def issue_card(new: NewSmartCard) -> SmartCard:
+    account = ledger_store.get_account_item(ledger.customer_account(new.coin_serial))
+    if account is None:
+        raise NotFound("No such account", details=[{"field": "coinSerial", "issue": "not found"}])
+    number = card_number()
+    card = SmartCard(
+        smart_card_id=str(uuid.uuid4()),
+        masked_number=f"**** **** **** {number[-4:]}",
+        coin_serial=new.coin_serial,
+        status=SmartCardStatus.ACTIVE,
+    )
+    # Only a keyed digest of the number is kept: it is never stored, shown or logged whole.
+    payment_tools_store.put_new_card(
+        card,
+        organization_id=account["organizationId"],
+        number_digest=keyed_digest("card", number),
+        created_at=clock.iso(clock.now()),
+    )
+    return card
+
+
+def card_number(prefix: str = "9") -> str:
+    """16 digits, the last a Luhn check digit; the prefix 9 is the range for private cards."""
+    body = prefix + "".join(str(secrets.randbelow(10)) for _ in range(14))
+    return body + str(luhn_check_digit(body))
+
+
+def luhn_check_digit(digits: str) -> int:
+    total = 0
+    for position, digit in enumerate(reversed(digits)):
+        value = int(digit) * (2 if position % 2 == 0 else 1)
+        total += value - 9 if value > 9 else value
+    return (10 - total % 10) % 10
+
+
+def my_cards(caller: Caller) -> SmartCards:
+    return SmartCards(records=payment_tools_store.cards_of(caller.organization_id))
+
+
+def block_card(card_id: str) -> SmartCard:
+    found = payment_tools_store.get_card(card_id)
+    if found is None:
+        raise NotFound("No such card", details=[{"field": "smartCardId", "issue": "not found"}])
+    payment_tools_store.set_card_status(card_id, SmartCardStatus.BLOCKED)
+    return found[0].model_copy(update={"status": SmartCardStatus.BLOCKED})
