@@ -53,6 +53,18 @@ def scan_page(**request: Any) -> tuple[list[Item], str | None]:
     return page(dynamodb().scan, **request)
 
 
+def every_item(operation: str, **request: Any) -> list[Item]:
+    """All pages of a query or scan ('query' or 'scan'), for the few reads that need everything."""
+    call = getattr(dynamodb(), operation)
+    items: list[Item] = []
+    while True:
+        answer = call(**request)
+        items += answer.get("Items", [])
+        if "LastEvaluatedKey" not in answer:
+            return items
+        request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+
 def cancellation_codes(error: ClientError) -> list[str]:
     """The per-item outcome of a cancelled TransactWriteItems ('None' where the item was fine)."""
     return [reason.get("Code", "None") for reason in error.response.get("CancellationReasons", [])]

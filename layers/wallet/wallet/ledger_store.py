@@ -6,7 +6,7 @@ from typing import Any
 
 from wallet.aws import dynamodb
 from wallet.config import settings
-from wallet.dynamo import Item, query_page
+from wallet.dynamo import Item, every_item, query_page
 
 ACCOUNT = "ACCOUNT"
 PROCESS = "PROCESS"
@@ -79,20 +79,13 @@ def get_account_item(key: str) -> Item | None:
 
 
 def accounts_of_organization(organization_id: str) -> list[Item]:
-    items: list[Item] = []
-    token: str | None = None
-    while True:
-        page, token = query_page(
-            TableName=_accounts(),
-            IndexName="gsi1",
-            KeyConditionExpression="gsi1pk = :pk",
-            ExpressionAttributeValues={":pk": f"ORG#{organization_id}"},
-            page_size=100,
-            page_token=token,
-        )
-        items += page
-        if not token:
-            return items
+    return every_item(
+        "query",
+        TableName=_accounts(),
+        IndexName="gsi1",
+        KeyConditionExpression="gsi1pk = :pk",
+        ExpressionAttributeValues={":pk": f"ORG#{organization_id}"},
+    )
 
 
 # --- the one write of an operation ---
@@ -181,20 +174,9 @@ def statement_page(
     )
 
 
-def scan_all(table: str) -> list[Item]:
-    items: list[Item] = []
-    request: dict[str, Any] = {"TableName": table}
-    while True:
-        answer = dynamodb().scan(**request)
-        items += answer.get("Items", [])
-        if "LastEvaluatedKey" not in answer:
-            return items
-        request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
-
-
 def all_accounts() -> list[Item]:
-    return scan_all(_accounts())
+    return every_item("scan", TableName=_accounts())
 
 
 def all_entries() -> list[Item]:
-    return [item for item in scan_all(_journal()) if item["sk"].startswith("ENTRY#")]
+    return [item for item in every_item("scan", TableName=_journal()) if item["sk"].startswith("ENTRY#")]

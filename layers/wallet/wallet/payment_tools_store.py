@@ -1,10 +1,8 @@
 """Data access for transfer templates and smart cards: the only module that knows their table's keys."""
 
-from typing import Any
-
 from wallet.aws import dynamodb
 from wallet.config import settings
-from wallet.dynamo import Item
+from wallet.dynamo import Item, every_item
 from wallet.models.transfers import SmartCard, SmartCardStatus, Template
 
 
@@ -18,19 +16,13 @@ def _get(kind: str, ident: str) -> Item | None:
 
 
 def _of_organization(kind: str, organization_id: str) -> list[Item]:
-    items: list[Item] = []
-    request: dict[str, Any] = {
-        "TableName": _table(),
-        "IndexName": "gsi1",
-        "KeyConditionExpression": "gsi1pk = :pk",
-        "ExpressionAttributeValues": {":pk": f"{kind}S#{organization_id}"},
-    }
-    while True:
-        answer = dynamodb().query(**request)
-        items += answer.get("Items", [])
-        if "LastEvaluatedKey" not in answer:
-            return items
-        request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+    return every_item(
+        "query",
+        TableName=_table(),
+        IndexName="gsi1",
+        KeyConditionExpression="gsi1pk = :pk",
+        ExpressionAttributeValues={":pk": f"{kind}S#{organization_id}"},
+    )
 
 
 def _keys(kind: str, ident: str, organization_id: str, created_at: str) -> Item:
