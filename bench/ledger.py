@@ -1,6 +1,6 @@
 """The ledger's DynamoDB footprint, measured through the layer on the project's embedded moto (no AWS account).
 
-Counts only: which calls a posting makes and which items it writes. moto's speed says nothing about DynamoDB's,
+Counts only: the calls a posting makes and the items it writes. moto's speed says nothing about DynamoDB's,
 so nothing here is timed.
 """
 
@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from botocore.awsrequest import AWSResponse
+
 from local.aws import EmbeddedAws
 from local.template import Template
 from wallet import accounts, aws, catalog, config, ledger
@@ -24,27 +26,40 @@ from wallet.models.identity import OrganizationType, Role
 
 FUNCTION = "CoinsFunction"  # a function whose environment names the ledger's tables
 CURRENCY = "EUR"
+ACCOUNT_SORT_KEY = "ACCOUNT"  # an account's balance item; its journal entries share its pk with other sort keys
 WRITE_OPERATIONS = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
 READ_OPERATIONS = {"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"}
-ITEM_ACTIONS = ("Put", "Update", "Delete")  # a TransactWriteItems element's actions that write an item
+ITEM_ACTIONS = ("Put", "Update", "Delete")  # the actions of a TransactWriteItems element that write an item
+
+ItemKey = tuple[str, str, str]  # (TableName, pk, sk)
 
 
-def start_world() -> EmbeddedAws:
-    """moto provisioned from template.yaml with its default parameters, and the layer reading CoinsFunction's
-    environment, as it would on Lambda."""
+@contextmanager
+def embedded_world() -> Iterator[None]:
+    """moto provisioned from template.yaml with its default parameters (so the default shard count), and the
+    layer reading the environment CoinsFunction gets on Lambda."""
     template = Template()
     world = EmbeddedAws(template).start()
     os.environ.update(world.function_environment(template.functions()[FUNCTION].environment))
     config.settings.cache_clear()
     aws.dynamodb.cache_clear()
-    return world
+    try:
+        yield
+    finally:
+        world.stop()
+        config.settings.cache_clear()
+        aws.dynamodb.cache_clear()
 
 
 def template_shards() -> int:
     return int(Template().parameters()["SystemAccountShards"])
 
 
-@dataclass
+def shards_in_use() -> int:
+    return config.settings().system_account_shards
+
+
+@dataclass(frozen=True)
 class Issuer:
     """One currency's issuer and its customers' accounts, set up through the layer as the set-up API does."""
 
@@ -56,27 +71,36 @@ class Issuer:
         return cls(catalog.add_issuer(NewIssuer(currency_code=CURRENCY, name=f"Issuer {CURRENCY}")).id)
 
     def open_account(self, owner: str) -> str:
-        caller = Caller(f"user-{owner}", f"{owner}@example.com", f"org-{owner}", OrganizationType.INDIVIDUAL, Role.INDIVIDUAL)
+        caller = Caller(
+            f"user-{owner}", f"{owner}@example.com", f"org-{owner}", OrganizationType.INDIVIDUAL, Role.INDIVIDUAL
+        )
         return accounts.open_coin(caller, NewCoin(issuer_id=self.id)).coin_serial
 
-    def credit(self, serial: str, amount: Decimal, process_id: str) -> Posting:
+    def emission_shard(self, shard: int) -> str:
+        return ledger.system_account(self.id, SystemAccount.EMISSION, shard)
+
+    def credit(self, serial: str, amount: str, process_id: str) -> Posting:
         """Money in, from the emission account's shard the process id hashes to."""
-        emission = ledger.system_account(self.id, SystemAccount.EMISSION, ledger.shard_for(process_id))
-        legs = (Leg(emission, -amount), Leg(ledger.customer_account(serial), amount))
+        value = Decimal(amount)
+        emission = self.emission_shard(ledger.shard_for(process_id))
+        legs = (Leg(emission, -value), Leg(ledger.customer_account(serial), value))
         return Posting(process_id, "CREDIT", CURRENCY, legs)
 
     @staticmethod
-    def transfer(source: str, destination: str, amount: Decimal, process_id: str) -> Posting:
-        legs = (Leg(ledger.customer_account(source), -amount), Leg(ledger.customer_account(destination), amount))
+    def transfer(source: str, destination: str, amount: str, process_id: str) -> Posting:
+        value = Decimal(amount)
+        legs = (Leg(ledger.customer_account(source), -value), Leg(ledger.customer_account(destination), value))
         return Posting(process_id, "TRANSFER", CURRENCY, legs)
+
+
+# --- watching the layer's client ---
 
 
 @dataclass
 class Calls:
-    """The DynamoDB API calls seen on the layer's client, by operation name."""
+    """The DynamoDB API calls made through the layer's client, by operation name."""
 
     operations: Counter[str] = field(default_factory=Counter)
-    transact_items: list[list[dict[str, Any]]] = field(default_factory=list)
 
     @property
     def writes(self) -> int:
@@ -86,53 +110,97 @@ class Calls:
     def reads(self) -> int:
         return sum(count for name, count in self.operations.items() if name in READ_OPERATIONS)
 
+    @property
+    def others(self) -> int:
+        return sum(self.operations.values()) - self.writes - self.reads
+
 
 @contextmanager
 def counting_calls() -> Iterator[Calls]:
-    """Counts every call made through the layer's DynamoDB client, and keeps each TransactWriteItems' items."""
     calls = Calls()
 
     def before_call(model: Any, **_: Any) -> None:
         calls.operations[model.name] += 1
 
-    def provide_params(params: dict[str, Any], **_: Any) -> None:
-        calls.transact_items.append(params["TransactItems"])  # before the resource's type serialisation
-
     events = aws.dynamodb().meta.events
     events.register("before-call.dynamodb", before_call)
-    events.register("provide-client-params.dynamodb.TransactWriteItems", provide_params)
     try:
         yield calls
     finally:
         events.unregister("before-call.dynamodb", before_call)
-        events.unregister("provide-client-params.dynamodb.TransactWriteItems", provide_params)
+
+
+@contextmanager
+def recording_transactions(*, execute: bool) -> Iterator[list[list[dict[str, Any]]]]:
+    """Keeps the TransactItems of every TransactWriteItems call; with execute=False, answers the call with an
+    empty success instead of sending it (as botocore's Stubber does), so nothing is written."""
+    recorded: list[list[dict[str, Any]]] = []
+
+    def keep(params: dict[str, Any], **_: Any) -> None:
+        recorded.append(params["TransactItems"])  # the layer's own values, before the resource serialises them
+
+    def answer(**_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+        return None if execute else (AWSResponse(None, 200, {}, None), {})  # type: ignore[arg-type]
+
+    events = aws.dynamodb().meta.events
+    events.register("provide-client-params.dynamodb.TransactWriteItems", keep)
+    events.register("before-call.dynamodb.TransactWriteItems", answer)
+    try:
+        yield recorded
+    finally:
+        events.unregister("provide-client-params.dynamodb.TransactWriteItems", keep)
+        events.unregister("before-call.dynamodb.TransactWriteItems", answer)
+
+
+def written_items(transactions: list[list[dict[str, Any]]]) -> set[ItemKey]:
+    keys = set()
+    for transaction in transactions:
+        for element in transaction:
+            for action_name, action in element.items():
+                if action_name in ITEM_ACTIONS:
+                    key = action.get("Key") or action["Item"]
+                    keys.add((action["TableName"], key["pk"], key["sk"]))
+    return keys
+
+
+# --- 1. calls per posting ---
 
 
 @dataclass(frozen=True)
 class PostingCalls:
     kind: str
     postings: int
-    writes: set[int]  # per posting: one figure if every posting made the same calls
-    reads: set[int]
-    operations: Counter[str]
+    writes: list[int]  # one figure per posting
+    reads: list[int]
+    others: list[int]
+    operations: Counter[str]  # summed over the postings
 
 
 def calls_per_posting(issuer: Issuer, samples: int = 3) -> list[PostingCalls]:
-    """The calls of single postings: credits from emission, then 2-leg transfers between customer accounts."""
+    """The calls of single postings, executed: credits from emission, then 2-leg transfers between customers."""
     alice, bob = issuer.open_account("bench-alice"), issuer.open_account("bench-bob")
-    credits = [issuer.credit(alice, Decimal("100.00"), f"bench-calls-credit-{i}") for i in range(samples)]
-    transfers = [issuer.transfer(alice, bob, Decimal("1.00"), f"bench-calls-transfer-{i}") for i in range(samples)]
+    kinds = {
+        "credit from emission (2 legs)": [
+            issuer.credit(alice, "100.00", f"bench-calls-credit-{index}") for index in range(samples)
+        ],
+        "transfer customer to customer (2 legs)": [
+            issuer.transfer(alice, bob, "1.00", f"bench-calls-transfer-{index}") for index in range(samples)
+        ],
+    }
     measured = []
-    for kind, postings in (("credit from emission", credits), ("transfer, 2 legs", transfers)):
-        writes, reads, operations = set(), set(), Counter[str]()
+    for kind, postings in kinds.items():
+        seen = []
         for posting in postings:
             with counting_calls() as calls:
                 ledger.post(posting)
-            writes.add(calls.writes)
-            reads.add(calls.reads)
-            operations += calls.operations
-        measured.append(PostingCalls(kind, len(postings), writes, reads, operations))
+            seen.append(calls)
+        operations = sum((calls.operations for calls in seen), Counter[str]())
+        writes, reads, others = ([getattr(calls, name) for calls in seen] for name in ("writes", "reads", "others"))
+        measured.append(PostingCalls(kind, len(postings), writes, reads, others, operations))
     return measured
+
+
+# --- 2. hot items ---
 
 
 @dataclass(frozen=True)
@@ -141,43 +209,38 @@ class HotItems:
     credits: int
     transfers: int
     customers: int
-    writes_per_item: Counter[tuple[str, str, str]]  # (TableName, pk, sk) -> postings that wrote it
-    emission_shards: dict[str, int]  # every emission shard's item pk -> postings that wrote it (0 included)
+    postings_per_item: Counter[ItemKey]  # every item written -> the postings that wrote it
+    emission_shards: list[int]  # postings that wrote each emission shard's balance item, by shard
+    customer_accounts: set[str]  # the customers' balance items' pk
 
 
-def hot_items(issuer: Issuer, postings: int = 1000, customers: int = 100, credit_every: int = 5) -> HotItems:
-    """`postings` on one issuer: credits from emission to `customers` accounts, and every `credit_every`-th
-    posting a transfer between two of them. Counts, per item, the postings whose TransactWriteItems wrote it."""
-    chooser = random.Random(2024)  # noqa: S311 - a reproducible mix, not secrecy
+def hot_items(issuer: Issuer, postings: int = 1000, customers: int = 100, transfer_every: int = 5) -> HotItems:
+    """`postings` on one issuer: credits from emission to `customers` accounts, every `transfer_every`-th posting
+    a transfer between two of them. The layer prepares each posting as usual (it reads the accounts and builds
+    the TransactWriteItems); the transaction is recorded, not executed, as moto copies every table on each
+    transaction. Executed credits fund the accounts first, so every posting is one the layer would accept."""
+    chooser = random.Random(1000)  # noqa: S311 - a reproducible mix, not secrecy
     serials = [issuer.open_account(f"bench-hot-{index:03d}") for index in range(customers)]
-    balances = dict.fromkeys(serials, Decimal(0))
-    writes_per_item: Counter[tuple[str, str, str]] = Counter()
-    credits = transfers = 0
-    for index in range(postings):
-        funded = [serial for serial, balance in balances.items() if balance >= 1]
-        if index % credit_every == credit_every - 1 and len(funded) >= 1:
-            source = chooser.choice(funded)
-            destination = chooser.choice([serial for serial in serials if serial != source])
-            posting = issuer.transfer(source, destination, Decimal("1.00"), f"bench-hot-transfer-{index:04d}")
-            balances[source] -= 1
-            balances[destination] += 1
-            transfers += 1
-        else:
-            serial = serials[credits % customers]
-            posting = issuer.credit(serial, Decimal("10.00"), f"bench-hot-credit-{index:04d}")
-            balances[serial] += 10
-            credits += 1
-        with counting_calls() as calls:
+    for serial in serials:  # executed, not counted
+        ledger.post(issuer.credit(serial, "1000000.00", f"bench-hot-funding-{serial}"))
+    postings_per_item: Counter[ItemKey] = Counter()
+    credit_count = transfer_count = 0
+    with recording_transactions(execute=False) as recorded:
+        for index in range(postings):
+            if index % transfer_every == transfer_every - 1:
+                source, destination = chooser.sample(serials, 2)
+                posting = issuer.transfer(source, destination, "1.00", f"bench-hot-transfer-{index:04d}")
+                transfer_count += 1
+            else:
+                serial = serials[credit_count % customers]
+                posting = issuer.credit(serial, "10.00", f"bench-hot-credit-{index:04d}")
+                credit_count += 1
+            recorded.clear()
             ledger.post(posting)
-        written = {
-            (action["TableName"], action["Key"]["pk"] if "Key" in action else action["Item"]["pk"],
-             action["Key"]["sk"] if "Key" in action else action["Item"]["sk"])
-            for items in calls.transact_items
-            for element in items
-            for name, action in element.items()
-            if name in ITEM_ACTIONS
-        }
-        writes_per_item.update(written)  # a set: a posting retried after a conflict still counts once per item
-    shards = ledger.system_shards(issuer.id, SystemAccount.EMISSION)
-    emission = {key: sum(count for (_, pk, _), count in writes_per_item.items() if pk == key) for key in shards}
-    return HotItems(postings, credits, transfers, customers, writes_per_item, emission)
+            postings_per_item.update(written_items(recorded))  # a set: a retried posting counts once per item
+    shards = [
+        sum(count for (_, pk, sk), count in postings_per_item.items() if pk == key and sk == ACCOUNT_SORT_KEY)
+        for key in (issuer.emission_shard(shard) for shard in range(shards_in_use()))
+    ]
+    customer_accounts = {ledger.customer_account(serial) for serial in serials}
+    return HotItems(postings, credit_count, transfer_count, customers, postings_per_item, shards, customer_accounts)

@@ -3,6 +3,8 @@
 Why: on Lambda every cold start pays for importing the handler module before the first request is served.
 A raw import time depends on the machine it is measured on, so each figure is set next to a floor measured
 in the same run (what any function here pays anyway: boto3 and one client) and read as a ratio.
+The ledger's costs are counted, not timed: the DynamoDB calls one posting makes, and how many postings write
+the busiest item (DynamoDB serves an item's writes one at a time, so that share bounds an issuer's throughput).
 To add a benchmark, write a section function that prints its own block and call it from main().
 """
 
@@ -17,7 +19,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # for this script's own import of the project's template reader
+sys.path.insert(0, str(ROOT / "layers" / "wallet"))  # the layer, for the ledger section's in-process world
 
+from bench import ledger  # noqa: E402
 from local.template import Function, Template  # noqa: E402
 
 DEFAULT_RUNS = 7
@@ -116,6 +120,89 @@ def cold_starts(runs: int) -> None:
         print(f"{function.logical_id:<{width}}  {median:>10.1f}  {floor:>10.1f}  {median / floor:>6.2f}x")
 
 
+def ledger_costs() -> None:
+    """DynamoDB calls per posting, and the busiest item's share of 1,000 postings on one issuer."""
+    with ledger.embedded_world():
+        shards = ledger.shards_in_use()
+        if shards != ledger.template_shards():
+            raise RuntimeError(f"the layer sees {shards} shards, the template's default is {ledger.template_shards()}")
+        issuer = ledger.Issuer.create()
+        calls = ledger.calls_per_posting(issuer)
+        hot = ledger.hot_items(issuer)
+
+    print("Ledger: DynamoDB calls and items written per posting, counted through the layer on embedded moto")
+    print(f"System account shards: {shards}, the template's SystemAccountShards default. Counts only: no timings.")
+    print()
+    print("Calls per ledger.post, executed (target: 1 write call, reads batched into at most 1 call)")
+    width = max(len("posting"), *(len(posting.kind) for posting in calls))
+    print(f"{'posting':<{width}}  {'writes':>6}  {'reads':>5}  {'other':>5}  {'target':<6}  operations, all samples")
+    print(f"{'-' * width}  {'-' * 6}  {'-' * 5}  {'-' * 5}  {'-' * 6}  {'-' * 23}")
+    for posting in calls:
+        met = set(posting.writes) == {1} and max(posting.reads) <= 1 and max(posting.others) == 0
+        operations = ", ".join(f"{count} {name}" for name, count in sorted(posting.operations.items()))
+        print(
+            f"{posting.kind:<{width}}  {_spread(posting.writes):>6}  {_spread(posting.reads):>5}  "
+            f"{_spread(posting.others):>5}  {'met' if met else 'MISSED':<6}  "
+            f"{operations} in {posting.postings} postings"
+        )
+    print()
+
+    target = 1 / shards
+    print(f"Hot items: {hot.postings} postings on one issuer, the items each TransactWriteItems writes")
+    print(
+        f"Mix: {hot.credits} credits from the issuer's emission account to {hot.customers} customer accounts, "
+        f"{hot.transfers} transfers among them."
+    )
+    print("The layer prepares each posting as usual (reads the accounts, builds the TransactWriteItems); the")
+    print("TransactWriteItems is recorded, NOT executed: moto copies every table on each transaction, which takes")
+    print("minutes for 1,000. Executed credits funded the accounts beforehand; they are not counted.")
+    print()
+    (busiest, count), *_ = hot.postings_per_item.most_common(1)
+    share = count / hot.postings
+    verdict = "met" if share <= target else f"EXCEEDED by {count - hot.postings * target:.1f} postings"
+    print(f"busiest item: {_describe(busiest, hot)}")
+    print(f"  {count} of {hot.postings} postings ({share:.1%}); target at most 1/{shards} ({target:.2%}): {verdict}")
+    mean = sum(hot.emission_shards) / shards
+    most = max(hot.emission_shards)
+    print(f"emission shards: the {hot.credits} credits, spread by hashing the business process id (shard_for)")
+    print(
+        f"  mean {mean:.1f} per shard ({mean / hot.postings:.1%} of postings), min {min(hot.emission_shards)}, "
+        f"max {most}: the busiest shard took {most / hot.credits:.1%} of the credits (even spread: {target:.2%})"
+    )
+    print("  (transfers touch no system account, so the busiest item's share of all postings falls with them)")
+    customers = [
+        count
+        for (_, pk, sk), count in hot.postings_per_item.items()
+        if pk in hot.customer_accounts and sk == ledger.ACCOUNT_SORT_KEY
+    ]
+    print(
+        f"customer accounts: busiest {max(customers)} of {hot.postings} postings "
+        f"({max(customers) / hot.postings:.1%}), mean {sum(customers) / len(customers):.1f} per account"
+    )
+    shared = sum(1 for count in hot.postings_per_item.values() if count > 1)
+    print(
+        f"items written: {len(hot.postings_per_item)}; {shared} by more than one posting (balance items), "
+        "each of the others by one (process records, journal entries)"
+    )
+    print("A shard's journal entries share its pk in the journal table: that partition takes the shard's share too.")
+
+
+def _spread(values: Sequence[int]) -> str:
+    """One figure when every posting made the same calls, else the range."""
+    low, high = min(values), max(values)
+    return str(low) if low == high else f"{low}-{high}"
+
+
+def _describe(item: tuple[str, str, str], hot: ledger.HotItems) -> str:
+    table, pk, sk = item
+    if pk in hot.customer_accounts:
+        return f"a customer account's balance, {table} {pk} / {sk}"
+    if pk.startswith("SYSTEM#") and sk == ledger.ACCOUNT_SORT_KEY:
+        kind, shard = pk.split("#")[2:]
+        return f"{kind} shard {shard}'s balance, {table} {pk} / {sk}"
+    return f"{table} {pk} / {sk}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=DEFAULT_RUNS, help="measurements per figure (median)")
@@ -123,6 +210,8 @@ def main() -> None:
     if arguments.runs < 1:
         parser.error("--runs must be at least 1")
     cold_starts(arguments.runs)
+    print()
+    ledger_costs()
 
 
 if __name__ == "__main__":
