@@ -4,6 +4,7 @@ import contextlib
 import json
 import re
 import urllib.request
+from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,8 @@ from local.lambdas import LocalLambdas
 from local.outbox import Outbox
 from local.template import ROOT, Template
 from tests.conftest import ADMIN_LOGIN
+from wallet import ledger
+from wallet.ledger import Leg, Posting, SystemAccount
 
 EVENTS = ROOT / "events"
 EVENT_FILES = sorted(EVENTS.rglob("*.json"))
@@ -25,13 +28,33 @@ REQUIRES = {
     "auth/registration-confirm.json": "auth/registration.json",
     "setup/create-issuer.json": "setup/create-currency.json",
 }
-# A placeholder in a sample's body → the sample whose answer holds the real value, and its field.
+# A placeholder in a sample (body, path, path parameters) → the sample whose answer holds the real value, and its field.
+# "sample#tag" is that sample sent once more, its answer kept apart (a second coin, say).
 PLACEHOLDERS = {
     "<issuerId from POST /issuers>": ("setup/create-issuer.json", "id"),
     "<coinSerial from POST /coins>": ("coins/open-coin.json", "coinSerial"),
+    "<destination coinSerial from POST /coins>": ("coins/open-coin.json#destination", "coinSerial"),
+    "<transferTemplateId from POST /templates/transfer>": ("transfers/create-template.json", "transferTemplateId"),
+    "<businessProcessId from POST /transfers>": ("transfers/transfer.json", "businessProcessId"),
+    "<smartCardId from POST /smart-cards>": ("transfers/issue-card.json", "smartCardId"),
 }
 # Samples sent with a customer's token (the merchant of users/create-user.json); the others carry the administrator's.
-AS_CUSTOMER = {"coins/open-coin.json", "coins/list-coins.json", "coins/validate-coin.json", "coins/statement.json"}
+AS_CUSTOMER = {
+    "coins/open-coin.json",
+    "coins/list-coins.json",
+    "coins/validate-coin.json",
+    "coins/statement.json",
+    "transfers/transfer.json",
+    "transfers/create-template.json",
+    "transfers/list-templates.json",
+    "transfers/calculate-template.json",
+    "transfers/execute-template.json",
+    "transfers/template-from-operation.json",
+    "transfers/my-cards.json",
+}
+# Samples that move money from the customer's coin: it is credited first (there is no top-up route yet).
+FUNDED = {"transfers/transfer.json", "transfers/execute-template.json"}
+CREDIT = Decimal(100)
 # The HTTP status of an API event; the answer's "status" of a bootstrap event.
 EXPECTED_STATUS: dict[str, int | str] = {
     "auth/authorization.json": 200,
@@ -53,6 +76,15 @@ EXPECTED_STATUS: dict[str, int | str] = {
     "coins/validate-coin.json": 200,
     "coins/statement.json": 200,
     "coins/reconciliation.json": 200,
+    "transfers/transfer.json": 201,
+    "transfers/create-template.json": 201,
+    "transfers/list-templates.json": 200,
+    "transfers/calculate-template.json": 200,
+    "transfers/execute-template.json": 201,
+    "transfers/template-from-operation.json": 201,
+    "transfers/issue-card.json": 201,
+    "transfers/my-cards.json": 200,
+    "transfers/block-card.json": 200,
     "bootstrap/direct-invocation.json": "BOOTSTRAPPED",
     "bootstrap/custom-resource-create.json": "BOOTSTRAPPED",
 }
@@ -126,16 +158,30 @@ class Client:
         assert status == 200, body
         return str(body["authorizationToken"]["token"])
 
+    @cached_property
+    def funded(self) -> str:
+        """The customer's coin, credited from the issuer's emission account; its serial."""
+        issuer_id = self.answer("setup/create-issuer.json")["id"]
+        serial = str(self.answer("coins/open-coin.json")["coinSerial"])
+        process_id = f"sample-credit-{serial}"
+        emission = ledger.system_account(issuer_id, SystemAccount.EMISSION, ledger.shard_for(process_id))
+        legs = (Leg(emission, -CREDIT), Leg(ledger.customer_account(serial), CREDIT))
+        ledger.post(Posting(process_id, "BANK_TOP_UP", "EUR", legs))
+        return serial
+
     def prepare(self, name: str, event: dict[str, Any]) -> dict[str, Any]:
         if name in REQUIRES:
             self.answer(REQUIRES[name])
         if name == "auth/registration-confirm.json":
             event = _with_body(event, otp=_otp_sent_to(self.outbox, json.loads(event["body"])["login"]))
-        body = event["body"]
+        if name in FUNDED:
+            assert self.funded
+        headers = {key: event[key] for key in ("headers", "multiValueHeaders")}
+        rest = json.dumps({key: value for key, value in event.items() if key not in headers})
         for placeholder, (source, field) in PLACEHOLDERS.items():
-            if body and placeholder in body:
-                body = body.replace(placeholder, str(self.answer(source)[field]))
-        event = {**event, "body": body}
+            if placeholder in rest:  # ids hold no characters JSON escapes
+                rest = rest.replace(placeholder, str(self.answer(source)[field]))
+        event = headers | json.loads(rest)
         if event["headers"].get("Authorization") == TOKEN_PLACEHOLDER:
             event = _with_authorization(event, self.customer_token if name in AS_CUSTOMER else self.admin_token)
         return event
@@ -144,10 +190,11 @@ class Client:
         return _invoke_api(self.lambdas, name, self.prepare(name, _load(name)))
 
     def answer(self, name: str) -> Any:
-        """The answer of a sample the one under test relies on; it must succeed."""
+        """The answer of a sample the one under test relies on; it must succeed. "sample#tag" sends it anew."""
         if name not in self.answers:
-            status, body = self.send(name)
-            assert status == EXPECTED_STATUS[name], (name, body)
+            sample = name.partition("#")[0]
+            status, body = self.send(sample)
+            assert status == EXPECTED_STATUS[sample], (name, body)
             self.answers[name] = body
         return self.answers[name]
 
