@@ -11,6 +11,7 @@ from wallet.api import caller, create_app
 from wallet.models.identity import Role
 from wallet.models.transfers import (
     Calculation,
+    CardBlock,
     NewSmartCard,
     NewTemplate,
     PaymentToolType,
@@ -101,8 +102,11 @@ def my_cards() -> SmartCards:
 
 
 @app.post("/smart-cards/<smartCardId>/block", summary="Block a card: it receives nothing more (administrator)")
-def block_card(card_id: Annotated[str, Path(alias="smartCardId", max_length=64)]) -> SmartCard:
+def block_card(
+    card_id: Annotated[str, Path(alias="smartCardId", max_length=64)], request: CardBlock = CardBlock()
+) -> SmartCard:
     caller(app).require(Role.ADMINISTRATOR)
+    logger.info("Blocking a card", extra={"smartCardId": card_id, "reason": request.reason})
     return transfers.block_card(card_id)
 
 

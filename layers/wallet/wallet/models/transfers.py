@@ -102,6 +102,10 @@ class NewSmartCard(CamelModel):
     coin_serial: CoinSerial
 
 
+class CardBlock(CamelModel):
+    reason: Description | None = None
+
+
 class SmartCard(CamelModel):
     smart_card_id: str
     masked_number: str
