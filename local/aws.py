@@ -76,7 +76,11 @@ class EmbeddedAws:
         for name, props in self.template.resources_of("AWS::SecretsManager::Secret").items():
             self.references[name] = self._create_secret(name, props)
         for name in self.template.resources_of("AWS::Serverless::Function"):
+            self.references[name] = name
             self.references[f"{name}.Arn"] = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}"
+        for name, props in self.template.resources_of("AWS::Serverless::StateMachine").items():
+            arn = self._create_state_machine(name, props)
+            self.references |= {name: arn, f"{name}.Arn": arn, f"{name}.Name": name}
         if "SenderEmail" in self.references:
             boto3.client("ses").verify_email_identity(EmailAddress=self.references["SenderEmail"])
 
@@ -88,6 +92,16 @@ class EmbeddedAws:
             client.update_time_to_live(TableName=table_name, TimeToLiveSpecification=ttl)
         return table_name
 
+    def _create_state_machine(self, name: str, props: dict[str, Any]) -> str:
+        """Our own ASL with the template's substitutions, run by moto's interpreter."""
+        definition = (self.template.root / props["DefinitionUri"]).read_text()
+        for key, value in resolve(props.get("DefinitionSubstitutions", {}), self.references).items():
+            definition = definition.replace(f"${{{key}}}", str(value))
+        answer = boto3.client("stepfunctions").create_state_machine(
+            name=name, definition=definition, roleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/{name}Role"
+        )
+        return str(answer["stateMachineArn"])
+
     def _create_secret(self, name: str, props: dict[str, Any]) -> str:
         value = self.secret_values.get(name) or secrets.token_urlsafe(48)
         answer = boto3.client("secretsmanager").create_secret(
@@ -97,3 +111,13 @@ class EmbeddedAws:
 
     def function_environment(self, function_environment: dict[str, Any]) -> dict[str, str]:
         return {key: str(resolve(value, self.references)) for key, value in function_environment.items()}
+
+    def process_environment(self) -> dict[str, str]:
+        """One process stands in for every function's container: their environments together.
+        Globals give every function the same values; the rest are each one function's own."""
+        merged: dict[str, str] = {}
+        for function in self.template.functions().values():
+            for key, value in self.function_environment(function.environment).items():
+                if merged.setdefault(key, value) != value:
+                    raise ValueError(f"functions disagree on {key}: the local server runs them in one process")
+        return merged

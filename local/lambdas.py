@@ -1,6 +1,8 @@
 """Runs the template's functions in this process, each handler module loaded on its own."""
 
 import importlib.util
+import io
+import json
 import os
 import sys
 import threading
@@ -9,6 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
+
+import boto3
+from botocore.awsrequest import AWSResponse, HTTPHeaders
+from botocore.response import StreamingBody
 
 from local.aws import ACCOUNT_ID, REGION, EmbeddedAws
 from local.template import Function
@@ -45,13 +51,36 @@ class LocalLambdas:
         self.functions = aws.template.functions()
         self._handlers: dict[str, Callable[[dict[str, Any], Any], Any]] = {}
         self._lock = threading.RLock()
+        os.environ.update(aws.process_environment())
+        # Step Functions' Lambda tasks (and any lambda:Invoke) reach these handlers, not Docker.
+        events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]
+        events.register("provide-client-params.lambda.Invoke", self._remember_invocation)
+        events.register("before-call.lambda.Invoke", self._answer_invocation)  # type: ignore[arg-type]
 
     def invoke(self, function_name: str, event: dict[str, Any]) -> Any:
         with self._lock:
             function = self.functions[function_name]
-            os.environ.update(self.aws.function_environment(function.environment))
             handler = self._handlers.get(function_name) or self._load(function)
             return handler(event, LambdaContext(function_name, aws_request_id=str(uuid.uuid4())))
+
+    @staticmethod
+    def _remember_invocation(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["local_invocation"] = params
+
+    def _answer_invocation(self, context: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        """Answers lambda:Invoke as Lambda would, with an unhandled error as FunctionError."""
+        params = context["local_invocation"]
+        function_name = str(params["FunctionName"]).rpartition(":")[2]
+        payload = params.get("Payload") or b"{}"
+        answer: dict[str, Any] = {"StatusCode": 200, "ExecutedVersion": "$LATEST"}
+        try:
+            result = self.invoke(function_name, json.loads(payload))
+        except Exception as error:
+            result = {"errorType": type(error).__name__, "errorMessage": str(error)}
+            answer["FunctionError"] = "Unhandled"
+        body = json.dumps(result, default=str).encode()
+        answer["Payload"] = StreamingBody(io.BytesIO(body), len(body))
+        return AWSResponse("", 200, HTTPHeaders(), None), answer
 
     def _load(self, function: Function) -> Callable[[dict[str, Any], Any], Any]:
         module_file, _, attribute = function.handler.rpartition(".")

@@ -61,6 +61,7 @@ class Function:
 
 class Template:
     def __init__(self, path: Path = TEMPLATE):
+        self.root = path.parent
         self.body = load(path)
         self.resources: dict[str, dict[str, Any]] = self.body["Resources"]
 

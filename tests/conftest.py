@@ -25,8 +25,9 @@ os.environ.update(POWERTOOLS_TRACE_DISABLED="true", POWERTOOLS_LOG_LEVEL="WARNIN
 
 def _forget_cached_clients() -> None:
     config.settings.cache_clear()
-    for factory in (aws.dynamodb, aws.ses, aws.sns):
-        factory.cache_clear()
+    for client_factory in vars(aws).values():
+        if hasattr(client_factory, "cache_clear"):
+            client_factory.cache_clear()
     parameters.clear_caches()
 
 
@@ -39,13 +40,19 @@ def start_embedded_aws(**parameters: str) -> EmbeddedAws:
         parameters={"AdminLogin": ADMIN_LOGIN, "SystemAccountShards": "4", **parameters},
         secret_values={"AdminPasswordSecret": ADMIN_PASSWORD},
     ).start()
-    os.environ.update(world.function_environment(TEMPLATE.functions()["UsersFunction"].environment))
+    os.environ.update(world.process_environment())
     return world
 
 
 @pytest.fixture
-def embedded_aws() -> Iterator[EmbeddedAws]:
-    world = start_embedded_aws()
+def world_parameters() -> dict[str, str]:
+    """Template parameters for a test module's world; a module overrides this fixture to change them."""
+    return {}
+
+
+@pytest.fixture
+def embedded_aws(world_parameters: dict[str, str]) -> Iterator[EmbeddedAws]:
+    world = start_embedded_aws(**world_parameters)
     yield world
     world.stop()
     _forget_cached_clients()

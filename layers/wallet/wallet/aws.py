@@ -20,3 +20,13 @@ def ses() -> Any:
 @cache
 def sns() -> Any:
     return boto3.client("sns")
+
+
+@cache
+def stepfunctions() -> Any:
+    return boto3.client("stepfunctions")
+
+
+@cache
+def events() -> Any:
+    return boto3.client("events")

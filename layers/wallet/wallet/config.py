@@ -1,6 +1,7 @@
 """Deployment settings, parsed once from the function's environment on first use."""
 
 import os
+from decimal import Decimal
 from functools import cache
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,6 +16,12 @@ class Settings(BaseModel):
     accounts_table: str = Field(alias="ACCOUNTS_TABLE")
     journal_table: str = Field(alias="JOURNAL_TABLE")
     payment_tools_table: str = Field(alias="PAYMENT_TOOLS_TABLE")
+    requests_table: str = Field(alias="REQUESTS_TABLE")
+    approval_workflow_arn: str | None = Field(None, alias="APPROVAL_WORKFLOW_ARN")
+    aml_amount_threshold: Decimal = Field(Decimal(10_000), alias="AML_AMOUNT_THRESHOLD")
+    aml_denied_names: str = Field("", alias="AML_DENIED_NAMES")
+    card_provider_limit: Decimal = Field(Decimal(5_000), alias="CARD_PROVIDER_LIMIT")
+    event_source: str = Field("wallet", alias="EVENT_SOURCE")
     system_account_shards: int = Field(16, alias="SYSTEM_ACCOUNT_SHARDS", ge=1, le=100)
     token_secret_id: str = Field(alias="TOKEN_SECRET_ID")
     token_ttl_minutes: int = Field(15, alias="TOKEN_TTL_MINUTES", ge=1)

@@ -65,24 +65,15 @@ class Leg:
 
 
 @dataclass(frozen=True)
-class RequestTransition:
-    """A request item that must still be in `expected` for the operation to apply (set to `new`)."""
-
-    table: str
-    key: dict[str, str]
-    expected: str
-    new: str
-    changes: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class Posting:
     business_process_id: str
     type: str
     currency: str
     legs: tuple[Leg, ...]
     details: dict[str, Any] = field(default_factory=dict)
-    transition: RequestTransition | None = None
+    # A conditional write of the request the operation decides (its state still the expected one),
+    # made in the same transaction: the money moves only if the decision applies, and once.
+    guard: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -206,8 +197,8 @@ def _writes(posting: Posting, states: dict[str, AccountState], record: dict[str,
         if description := posting.details.get("description"):
             entry["description"] = description
         writes.append(ledger_store.entry_put(entry))
-    if posting.transition:
-        writes.append(_transition_update(posting.transition))
+    if posting.guard:
+        writes.append(posting.guard)
     return writes
 
 
@@ -221,23 +212,6 @@ def _balance_after_leg(legs: tuple[Leg, ...], index: int, final: dict[tuple[str,
     return final[(leg.account, leg.bucket)] - later
 
 
-def _transition_update(transition: RequestTransition) -> dict[str, Any]:
-    names = {"#status": "status"} | {f"#c{i}": name for i, name in enumerate(transition.changes)}
-    values = {":expected": transition.expected, ":new": transition.new}
-    values |= {f":c{i}": value for i, value in enumerate(transition.changes.values())}
-    assignments = ["#status = :new"] + [f"#c{i} = :c{i}" for i in range(len(transition.changes))]
-    return {
-        "Update": {
-            "TableName": transition.table,
-            "Key": transition.key,
-            "UpdateExpression": "SET " + ", ".join(assignments),
-            "ConditionExpression": "#status = :expected",
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
-        }
-    }
-
-
 def _classify(error: ClientError, posting: Posting) -> str:
     """'posted' (the record exists: a replay), 'retry' (a version moved or a conflict), or 'fail'."""
     if error.response["Error"]["Code"] != "TransactionCanceledException":
@@ -247,7 +221,7 @@ def _classify(error: ClientError, posting: Posting) -> str:
         return "retry"  # no reasons given: nothing was written, the record's guard makes a retry safe
     if codes[0] == "ConditionalCheckFailed":
         return "posted"
-    if posting.transition and codes[-1] == "ConditionalCheckFailed":
+    if posting.guard and codes[-1] == "ConditionalCheckFailed":
         raise WrongState("The request is no longer in the state this decision needs")
     return "retry" if RETRYABLE_CODES & set(codes) else "fail"
 

@@ -1,0 +1,82 @@
+"""Money in and out: top-ups and withdrawals by bank or card, their decisions, and the requests."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from wallet import payments
+from wallet.api import caller, create_app
+from wallet.models.requests import (
+    BankTopUp,
+    BankWithdrawal,
+    Decision,
+    MoneyCalculationRequest,
+    MoneyRequest,
+    RequestAnswer,
+    RequestKind,
+)
+from wallet.models.transfers import Calculation
+from wallet.observability import logger, metrics, tracer
+
+app = create_app()
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=128)]
+RequestId = Annotated[str, Path(alias="requestIdentifier", max_length=64)]
+
+
+@app.post("/bank-top-ups/calculate", summary="Commission of a top-up; totalAmount is what the account receives")
+def calculate_top_up(request: MoneyCalculationRequest) -> Calculation:
+    return payments.calculate(caller(app), RequestKind.TOP_UP, request)
+
+
+@app.post("/bank-top-ups/with-bank", status_code=201, summary="Credit a bank transfer already received (staff)")
+def top_up_with_bank(body: BankTopUp, idempotency_key: IdempotencyKey = None) -> RequestAnswer:
+    return payments.top_up_at_once(caller(app), body, idempotency_key)
+
+
+@app.post("/bank-top-ups/create-request/with-bank", status_code=201, summary="Request a top-up: the workflow decides")
+def create_top_up_request(body: BankTopUp, idempotency_key: IdempotencyKey = None) -> RequestAnswer:
+    return payments.create_top_up_request(caller(app), body, idempotency_key)
+
+
+@app.post("/bank-top-ups/<requestIdentifier>/accept", summary="Accept a pending top-up: the account is credited")
+def accept_top_up(request_id: RequestId, decision: Decision = Decision()) -> RequestAnswer:
+    return payments.decide(caller(app), RequestKind.TOP_UP, request_id, True, decision.reason)
+
+
+@app.post("/bank-top-ups/<requestIdentifier>/decline", summary="Decline a pending top-up")
+def decline_top_up(request_id: RequestId, decision: Decision = Decision()) -> RequestAnswer:
+    return payments.decide(caller(app), RequestKind.TOP_UP, request_id, False, decision.reason)
+
+
+@app.post("/bank-withdrawals/calculate", summary="Commission of a withdrawal; totalAmount is what leaves the account")
+def calculate_withdrawal(request: MoneyCalculationRequest) -> Calculation:
+    return payments.calculate(caller(app), RequestKind.WITHDRAWAL, request)
+
+
+@app.post("/bank-withdrawals/with-bank", status_code=201, summary="Withdraw to a bank account: held now, then decided")
+def withdraw(body: BankWithdrawal, idempotency_key: IdempotencyKey = None) -> RequestAnswer:
+    return payments.create_withdrawal(caller(app), body, idempotency_key)
+
+
+@app.post("/bank-withdrawals/<requestIdentifier>/accept", summary="Accept a withdrawal: the hold is settled")
+def accept_withdrawal(request_id: RequestId, decision: Decision = Decision()) -> RequestAnswer:
+    return payments.decide(caller(app), RequestKind.WITHDRAWAL, request_id, True, decision.reason)
+
+
+@app.post("/bank-withdrawals/<requestIdentifier>/decline", summary="Decline a withdrawal: the hold is released")
+def decline_withdrawal(request_id: RequestId, decision: Decision = Decision()) -> RequestAnswer:
+    return payments.decide(caller(app), RequestKind.WITHDRAWAL, request_id, False, decision.reason)
+
+
+@app.get("/requests/<requestIdentifier>", summary="A request, its status and its history")
+def get_request(request_id: RequestId) -> MoneyRequest:
+    return payments.get_request(caller(app), request_id)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,127 @@
+"""Money in and out: top-up and withdrawal requests, their decisions and their history."""
+
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import Field
+
+from wallet.models.accounts import CoinSerial
+from wallet.models.base import CamelModel, CaseInsensitiveEnum, Identifier
+from wallet.money import Amount, Money
+
+Reason = Annotated[str, Field(max_length=500)]
+
+
+class PaymentMethod(CaseInsensitiveEnum):
+    BANK = "BANK"
+    CARD = "CARD"
+
+
+class RequestKind(CaseInsensitiveEnum):
+    TOP_UP = "TOP_UP"
+    WITHDRAWAL = "WITHDRAWAL"
+
+
+class RequestStatus(CaseInsensitiveEnum):
+    SCREENING = "SCREENING"
+    PENDING = "PENDING"
+    ACCEPTED = "ACCEPTED"
+    DECLINED = "DECLINED"
+    EXPIRED = "EXPIRED"
+
+
+FINAL_STATUSES = (RequestStatus.ACCEPTED, RequestStatus.DECLINED, RequestStatus.EXPIRED)
+
+
+class MoneyCalculationRequest(CamelModel):
+    coin_serial: CoinSerial
+    amount: Amount
+    payment_method: PaymentMethod = PaymentMethod.BANK
+
+
+class BankTopUp(CamelModel):
+    coin_serial: CoinSerial
+    amount: Amount
+    bank_id: Identifier
+    reference: Annotated[str, Field(max_length=200)] | None = None
+    payment_method: PaymentMethod = PaymentMethod.BANK
+
+
+class BankWithdrawal(CamelModel):
+    coin_serial: CoinSerial
+    amount: Amount
+    bank_id: Identifier
+    account_number: Annotated[str, Field(min_length=4, max_length=34, pattern=r"^[A-Za-z0-9 ]+$")]
+    recipient_name: Annotated[str, Field(min_length=1, max_length=200)]
+    payment_method: PaymentMethod = PaymentMethod.BANK
+
+
+class Decision(CamelModel):
+    reason: Reason | None = None
+
+
+class HistoryStep(CamelModel):
+    status: RequestStatus
+    at: str
+    reason: str | None = None
+
+
+class MoneyRequest(CamelModel):
+    request_identifier: str
+    kind: RequestKind
+    payment_method: PaymentMethod
+    status: RequestStatus
+    coin_serial: str
+    currency: str
+    amount: Money
+    commission: Money
+    total_amount: Money
+    bank_id: str
+    organization_id: str
+    issuer_id: str
+    created_at: str
+    updated_at: str
+    history: list[HistoryStep]
+    recipient_name: str | None = None
+    account_number: str | None = None
+    reference: str | None = None
+
+
+class RequestAnswer(CamelModel):
+    request_identifier: str
+    status: RequestStatus
+    amount: Money
+    commission: Money
+    total_amount: Money
+
+
+class ScreeningSubject(CamelModel):
+    """What the workflow starts with, and what a screening function is given."""
+
+    request_identifier: str
+    kind: RequestKind
+    payment_method: PaymentMethod
+    amount: Decimal
+    currency: str
+    names: list[str]
+
+
+class ScreeningResult(CamelModel):
+    cleared: bool
+    reason: str | None = None
+
+
+class WorkflowStep(CaseInsensitiveEnum):
+    AWAIT_DECISION = "AWAIT_DECISION"
+    DECLINE_BY_SCREENING = "DECLINE_BY_SCREENING"
+    EXPIRE = "EXPIRE"
+    FAIL_SAFE = "FAIL_SAFE"
+    ANNOUNCE = "ANNOUNCE"
+
+
+class WorkflowTask(CamelModel):
+    step: WorkflowStep
+    request_identifier: str
+    task_token: str | None = None
+    reason: str | None = None
+    failure: dict[str, str] | None = None

@@ -1,0 +1,349 @@
+"""Money in and out: top-ups and withdrawals, their approval, and the decisions applied exactly once.
+
+A request's every change of state is a conditional write on the state it expects, made in the same
+transaction as the money it moves: a decision applies once, whatever retries, races or expiry."""
+
+import json
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+from botocore.exceptions import ClientError
+
+from wallet import announcements, catalog, catalog_store, clock, ledger, ledger_store, requests_store
+from wallet.auth import Caller
+from wallet.aws import stepfunctions
+from wallet.commission import Quote, quote
+from wallet.config import settings
+from wallet.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound
+from wallet.ledger import Bucket, InsufficientFunds, Leg, Posting, SystemAccount, WrongState
+from wallet.ledger_store import AccountState
+from wallet.models.accounts import AccountStatus
+from wallet.models.catalog import OperationType
+from wallet.models.identity import STAFF_ROLES
+from wallet.models.requests import (
+    FINAL_STATUSES,
+    BankTopUp,
+    BankWithdrawal,
+    HistoryStep,
+    MoneyCalculationRequest,
+    MoneyRequest,
+    PaymentMethod,
+    RequestAnswer,
+    RequestKind,
+    RequestStatus,
+    ScreeningSubject,
+)
+from wallet.models.transfers import Calculation
+from wallet.money import check_precision
+from wallet.observability import logger
+from wallet.transfers import OPERATION_NAMESPACE, fingerprint
+
+OPERATIONS = {
+    (RequestKind.TOP_UP, PaymentMethod.BANK): OperationType.BANK_TOP_UP,
+    (RequestKind.TOP_UP, PaymentMethod.CARD): OperationType.CARD_TOP_UP,
+    (RequestKind.WITHDRAWAL, PaymentMethod.BANK): OperationType.BANK_WITHDRAWAL,
+    (RequestKind.WITHDRAWAL, PaymentMethod.CARD): OperationType.CARD_WITHDRAWAL,
+}
+
+
+@dataclass(frozen=True)
+class Priced:
+    account: AccountState
+    quote: Quote
+    kind: RequestKind
+
+    @property
+    def total(self) -> Decimal:
+        """What the account receives (a top-up) or what leaves it (a withdrawal)."""
+        return self.quote.total(commission_is_added=self.kind == RequestKind.WITHDRAWAL)
+
+
+def price(caller: Caller, kind: RequestKind, method: PaymentMethod, coin_serial: str, amount: Decimal) -> Priced:
+    key = ledger.customer_account(coin_serial)
+    account = ledger_store.read_accounts([key]).get(key)
+    if account is None or not (caller.is_staff or account.item["organizationId"] == caller.organization_id):
+        raise NotFound("No such account", details=[{"field": "coinSerial", "issue": "not found"}])
+    if account.item["status"] != AccountStatus.ACTIVE.value:
+        raise BusinessRuleViolation("The account is not active", code="ACCOUNT_INACTIVE")
+    digits = int(account.item["fractionalDigits"])
+    amount = check_precision(amount, digits)
+    rule = catalog_store.get_commission_rule(OPERATIONS[(kind, method)], account.item["issuerId"])
+    priced = Priced(account, quote(amount, rule, digits), kind)
+    if priced.total <= 0:
+        raise BusinessRuleViolation("The commission takes the whole amount", code="AMOUNT_BELOW_COMMISSION")
+    return priced
+
+
+def calculate(caller: Caller, kind: RequestKind, request: MoneyCalculationRequest) -> Calculation:
+    priced = price(caller, kind, request.payment_method, request.coin_serial, request.amount)
+    return Calculation(amount=priced.quote.amount, commission=priced.quote.commission, total_amount=priced.total)
+
+
+# --- creating requests ---
+
+
+def top_up_at_once(caller: Caller, body: BankTopUp, idempotency_key: str | None) -> RequestAnswer:
+    """A bank transfer already received: the request is born accepted, with its credit."""
+    caller.require(*STAFF_ROLES)
+    catalog.existing_bank(body.bank_id)
+    priced = price(caller, RequestKind.TOP_UP, body.payment_method, body.coin_serial, body.amount)
+    request = _new_request(caller, priced, body.payment_method, body.bank_id, idempotency_key, RequestStatus.ACCEPTED)
+    request.reference = body.reference
+    digest = fingerprint("top-up", body.model_dump(mode="json"))
+    posting = _posting(request, RequestStatus.ACCEPTED, guard=requests_store.creation(request, digest))
+    posted = ledger.post(posting, accounts={priced.account.key: priced.account})
+    if posted.replayed:
+        return _answer(_same_request(request.request_identifier, digest))
+    announcements.announce(request)
+    return _answer(request)
+
+
+def create_top_up_request(caller: Caller, body: BankTopUp, idempotency_key: str | None) -> RequestAnswer:
+    catalog.existing_bank(body.bank_id)
+    priced = price(caller, RequestKind.TOP_UP, body.payment_method, body.coin_serial, body.amount)
+    request = _new_request(caller, priced, body.payment_method, body.bank_id, idempotency_key, RequestStatus.SCREENING)
+    digest = fingerprint("top-up-request", body.model_dump(mode="json"))
+    try:
+        requests_store.write(requests_store.creation(request, digest))
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "TransactionCanceledException":
+            raise
+        return _answer(_same_request(request.request_identifier, digest))
+    _start_workflow(request, priced.account.item["ownerName"])
+    return _answer(request)
+
+
+def create_withdrawal(caller: Caller, body: BankWithdrawal, idempotency_key: str | None) -> RequestAnswer:
+    """Holds amount and commission at once (insufficient: 422), then the workflow decides."""
+    catalog.existing_bank(body.bank_id)
+    priced = price(caller, RequestKind.WITHDRAWAL, body.payment_method, body.coin_serial, body.amount)
+    if priced.account.item["organizationId"] != caller.organization_id:
+        raise Forbidden("Only the account's owner withdraws from it")
+    request = _new_request(caller, priced, body.payment_method, body.bank_id, idempotency_key, RequestStatus.SCREENING)
+    request.recipient_name, request.account_number = body.recipient_name, body.account_number
+    digest = fingerprint("withdrawal", body.model_dump(mode="json"))
+    account = priced.account.key
+    hold = (Leg(account, -priced.total, Bucket.AVAILABLE), Leg(account, priced.total, Bucket.HELD))
+    posting = Posting(
+        f"{request.request_identifier}:HOLD",
+        "WITHDRAWAL_HOLD",
+        request.currency,
+        hold,
+        {"requestIdentifier": request.request_identifier, "organizationId": request.organization_id},
+        guard=requests_store.creation(request, digest),
+    )
+    if ledger.post(posting, accounts={account: priced.account}).replayed:
+        return _answer(_same_request(request.request_identifier, digest))
+    _start_workflow(request, priced.account.item["ownerName"])
+    return _answer(request)
+
+
+def _new_request(
+    caller: Caller,
+    priced: Priced,
+    method: PaymentMethod,
+    bank_id: str,
+    idempotency_key: str | None,
+    status: RequestStatus,
+) -> MoneyRequest:
+    name = f"{caller.organization_id}:{priced.kind.value}:{idempotency_key}"
+    request_id = str(uuid.uuid5(OPERATION_NAMESPACE, name)) if idempotency_key else str(uuid.uuid4())
+    now = clock.iso(clock.now())
+    return MoneyRequest(
+        request_identifier=request_id,
+        kind=priced.kind,
+        payment_method=method,
+        status=status,
+        coin_serial=priced.account.item["coinSerial"],
+        currency=priced.account.currency,
+        amount=priced.quote.amount,
+        commission=priced.quote.commission,
+        total_amount=priced.total,
+        bank_id=bank_id,
+        organization_id=priced.account.item["organizationId"],
+        issuer_id=priced.account.item["issuerId"],
+        created_at=now,
+        updated_at=now,
+        history=[HistoryStep(status=status, at=now)],
+    )
+
+
+def _same_request(request_id: str, digest: str) -> MoneyRequest:
+    """A replayed creation: the first request again, if it was for the same body."""
+    found = requests_store.get(request_id)
+    if found is None or found[1].get("fingerprint") != digest:
+        raise Conflict("This Idempotency-Key was used for another request", code="IDEMPOTENCY_KEY_REUSED")
+    return found[0]
+
+
+def _start_workflow(request: MoneyRequest, owner_name: str) -> None:
+    """One execution per request, named after it; if it cannot start, nothing stays held."""
+    subject = ScreeningSubject(
+        request_identifier=request.request_identifier,
+        kind=request.kind,
+        payment_method=request.payment_method,
+        amount=request.amount,
+        currency=request.currency,
+        names=[name for name in (owner_name, request.recipient_name) if name],
+    )
+    try:
+        stepfunctions().start_execution(
+            stateMachineArn=settings().approval_workflow_arn,
+            name=request.request_identifier,
+            input=subject.model_dump_json(by_alias=True),
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ExecutionAlreadyExists":
+            return
+        fail_safe(request.request_identifier, "The approval workflow could not start")
+        raise
+
+
+# --- decisions ---
+
+
+def decide(caller: Caller, kind: RequestKind, request_id: str, accept: bool, reason: str | None) -> RequestAnswer:
+    caller.require(*STAFF_ROLES)
+    request, item = _existing(request_id, kind)
+    if request.status != RequestStatus.PENDING:
+        raise WrongState(f"The request is {request.status.value}, not PENDING")
+    new = RequestStatus.ACCEPTED if accept else RequestStatus.DECLINED
+    decided = _apply(request, RequestStatus.PENDING, new, reason)
+    if token := item.get("taskToken"):
+        _tell_workflow(str(token), decided)
+    return _answer(decided)
+
+
+def _tell_workflow(token: str, request: MoneyRequest) -> None:
+    """The decision is applied already; the workflow only goes on to announce it."""
+    try:
+        stepfunctions().send_task_success(taskToken=token, output=json.dumps({"status": request.status.value}))
+    except ClientError:
+        logger.warning(
+            "The workflow did not take the decision", extra={"requestIdentifier": request.request_identifier}
+        )
+
+
+def _apply(request: MoneyRequest, expected: RequestStatus, new: RequestStatus, reason: str | None) -> MoneyRequest:
+    """The one place that turns a change of state into money: applied once, or WrongState."""
+    now = clock.iso(clock.now())
+    guard = requests_store.transition(request.request_identifier, expected, new, now, reason)
+    posting = _posting(request, new, guard=guard)
+    if posting.legs:
+        try:
+            ledger.post(posting)
+        except InsufficientFunds:
+            # A hold already settled or released means another decision got there first.
+            if _existing(request.request_identifier)[0].status != expected:
+                raise WrongState(f"The request is no longer {expected.value}") from None
+            raise
+    else:
+        try:
+            requests_store.write(guard)
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "TransactionCanceledException":
+                raise WrongState(f"The request is no longer {expected.value}") from error
+            raise
+    step = HistoryStep(status=new, at=now, reason=reason)
+    return request.model_copy(update={"status": new, "updated_at": now, "history": [*request.history, step]})
+
+
+def _posting(request: MoneyRequest, new: RequestStatus, guard: dict[str, object]) -> Posting:
+    account = ledger.customer_account(request.coin_serial)
+    process_id = f"{request.request_identifier}:{new.value}"
+    shard = ledger.shard_for(process_id)
+
+    def system(kind: SystemAccount) -> str:
+        return ledger.system_account(request.issuer_id, kind, shard)
+
+    legs: list[Leg] = []
+    if request.kind == RequestKind.TOP_UP and new == RequestStatus.ACCEPTED:
+        source = SystemAccount.TRANSIT if request.payment_method == PaymentMethod.CARD else SystemAccount.EMISSION
+        legs = [
+            Leg(system(source), -request.amount),
+            Leg(account, request.total_amount),
+            Leg(system(SystemAccount.COMMISSION), request.commission),
+        ]
+    elif request.kind == RequestKind.WITHDRAWAL and new == RequestStatus.ACCEPTED:
+        legs = [
+            Leg(account, -request.total_amount, Bucket.HELD),
+            Leg(system(SystemAccount.TRANSIT), request.amount),
+            Leg(system(SystemAccount.COMMISSION), request.commission),
+        ]
+    elif request.kind == RequestKind.WITHDRAWAL and new in (RequestStatus.DECLINED, RequestStatus.EXPIRED):
+        legs = [Leg(account, -request.total_amount, Bucket.HELD), Leg(account, request.total_amount, Bucket.AVAILABLE)]
+    details = {"requestIdentifier": request.request_identifier, "organizationId": request.organization_id}
+    operation = f"{request.kind.value}_{new.value}"
+    return Posting(process_id, operation, request.currency, tuple(leg for leg in legs if leg.amount), details, guard)
+
+
+# --- the workflow's steps ---
+
+
+def await_decision(request_id: str, task_token: str) -> RequestStatus:
+    """Screening passed: the request waits for a decision, the workflow on this token."""
+    _existing(request_id)
+    now = clock.iso(clock.now())
+    guard = requests_store.transition(
+        request_id, RequestStatus.SCREENING, RequestStatus.PENDING, now, taskToken=task_token
+    )
+    requests_store.write(guard)
+    return RequestStatus.PENDING
+
+
+def decline_by_screening(request_id: str, reason: str) -> RequestStatus:
+    request, _ = _existing(request_id)
+    return _apply(request, RequestStatus.SCREENING, RequestStatus.DECLINED, reason).status
+
+
+def expire(request_id: str) -> RequestStatus:
+    """No decision in time; a decision that won the race stands."""
+    request, _ = _existing(request_id)
+    try:
+        return _apply(request, RequestStatus.PENDING, RequestStatus.EXPIRED, "No decision in time").status
+    except WrongState:
+        return _existing(request_id)[0].status
+
+
+def fail_safe(request_id: str, reason: str) -> RequestStatus:
+    """A step failed for good: the request ends declined, anything held released, never stuck."""
+    for _ in range(3):
+        request, _ = _existing(request_id)
+        if request.status in FINAL_STATUSES:
+            return request.status
+        try:
+            return _apply(request, request.status, RequestStatus.DECLINED, reason).status
+        except WrongState:
+            continue
+    return _existing(request_id)[0].status
+
+
+def announce(request_id: str) -> str:
+    return announcements.announce(_existing(request_id)[0])
+
+
+# --- reading ---
+
+
+def get_request(caller: Caller, request_id: str) -> MoneyRequest:
+    request, _ = _existing(request_id)
+    caller.require_owner_or_staff(request.organization_id)
+    return request
+
+
+def _existing(request_id: str, kind: RequestKind | None = None) -> tuple[MoneyRequest, dict[str, object]]:
+    found = requests_store.get(request_id)
+    if found is None or kind not in (None, found[0].kind):
+        raise NotFound("No such request", details=[{"field": "requestIdentifier", "issue": "not found"}])
+    return found
+
+
+def _answer(request: MoneyRequest) -> RequestAnswer:
+    return RequestAnswer(
+        request_identifier=request.request_identifier,
+        status=request.status,
+        amount=request.amount,
+        commission=request.commission,
+        total_amount=request.total_amount,
+    )

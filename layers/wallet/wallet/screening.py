@@ -1,0 +1,26 @@
+"""Screening before a decision: the default AML rule and the default card provider.
+
+Each runs as its own function behind a small contract (a ScreeningSubject in, a ScreeningResult
+out), so a real AML service or payment provider replaces the function, not the workflow."""
+
+from wallet.config import settings
+from wallet.models.requests import ScreeningResult, ScreeningSubject
+
+
+def aml_check(subject: ScreeningSubject) -> ScreeningResult:
+    """Flags amounts over the threshold and names on the deny list (whole names, any case)."""
+    config = settings()
+    if subject.amount > config.aml_amount_threshold:
+        return ScreeningResult(cleared=False, reason=f"AML: amount over {config.aml_amount_threshold}")
+    denied = {name.strip().casefold() for name in config.aml_denied_names.split(",") if name.strip()}
+    if flagged := [name for name in subject.names if name.strip().casefold() in denied]:
+        return ScreeningResult(cleared=False, reason=f"AML: {flagged[0]} is on the deny list")
+    return ScreeningResult(cleared=True)
+
+
+def card_provider(subject: ScreeningSubject) -> ScreeningResult:
+    """Stands in for a card payment provider: authorises up to the configured limit."""
+    limit = settings().card_provider_limit
+    if subject.amount > limit:
+        return ScreeningResult(cleared=False, reason=f"Card provider: amount over the limit of {limit}")
+    return ScreeningResult(cleared=True)

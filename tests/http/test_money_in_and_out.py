@@ -1,0 +1,255 @@
+"""The guide's money-in and money-out flows over HTTP, with the approval workflow running on moto's
+Step Functions interpreter and our real handlers: balances to the cent, reconciliation after each."""
+
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from local.aws import EmbeddedAws
+from tests.conftest import Api
+
+
+@pytest.fixture
+def world_parameters() -> dict[str, str]:
+    return {
+        "DecisionTimeoutSeconds": "30",
+        "RetryIntervalSeconds": "1",
+        "AmlAmountThreshold": "1000",
+        "AmlDeniedNames": "Mallory Evil",
+        "CardProviderLimit": "500",
+    }
+
+
+class Wallet:
+    """An issuer with commissions on every operation type, a bank, and a customer with an account."""
+
+    def __init__(self, api: Api, admin: str):
+        self.api, self.admin = api, admin
+        api.post("/currencies", {"code": "EUR", "name": "Euro", "fractionalDigits": 2}, admin)
+        self.issuer = api.post("/issuers", {"currencyCode": "EUR", "name": "EUR"}, admin).json()["id"]
+        for operation, percent, fixed in (
+            ("BANK_TOP_UP", "0", "0.50"),
+            ("CARD_TOP_UP", "2", "0"),
+            ("BANK_WITHDRAWAL", "1", "1.00"),
+            ("CARD_WITHDRAWAL", "1.5", "0"),
+        ):
+            rule = {"operationType": operation, "issuerId": self.issuer, "percent": percent, "fixed": fixed}
+            assert api.post("/commissions", rule, admin).status_code == 201
+        bank = {"name": "Bank", "bic": "DEUTDEFF", "swift": "DEUTDEFFXXX", "country": "DE"}
+        self.bank = api.post("/bank-catalog", bank, admin).json()["bankId"]
+        self.customer = self.new_customer("alice", "Alice Doe")
+        self.coin = api.post("/coins", {"issuerId": self.issuer}, self.customer).json()["coinSerial"]
+
+    def new_customer(self, name: str, full_name: str) -> str:
+        body = {"login": f"{name}@example.com", "password": "Cust#2026", "role": "individual", "name": full_name}
+        assert self.api.post("/api/v1/users", body, self.admin).status_code == 201
+        return self.api.token(f"{name}@example.com", "Cust#2026")
+
+    def top_up_at_once(self, amount: str) -> dict[str, Any]:
+        body = {"coinSerial": self.coin, "amount": amount, "bankId": self.bank}
+        answer = self.api.post("/bank-top-ups/with-bank", body, self.admin)
+        assert answer.status_code == 201, answer.text
+        return dict(answer.json())
+
+    def request(self, path: str, token: str | None = None, **body: Any) -> dict[str, Any]:
+        answer = self.api.post(path, {"coinSerial": self.coin, "bankId": self.bank, **body}, token or self.customer)
+        assert answer.status_code == 201, answer.text
+        return dict(answer.json())
+
+    def withdrawal(self, amount: str, **body: Any) -> dict[str, Any]:
+        body = {"accountNumber": "DE89370400440532013000", "recipientName": "Alice Doe", **body}
+        return self.request("/bank-withdrawals/with-bank", amount=amount, **body)
+
+    def status_once_settled(
+        self, request_id: str, *, leaving: str = "SCREENING", seconds: float = 30
+    ) -> dict[str, Any]:
+        """Waits (bounded) for the workflow to move the request on from `leaving`."""
+        deadline = time.monotonic() + seconds
+        while True:
+            current = self.api.get(f"/requests/{request_id}", self.admin).json()
+            if current["status"] != leaving or time.monotonic() > deadline:
+                return dict(current)
+            time.sleep(0.1)
+
+    def balances(self) -> tuple[str, str]:
+        [coin] = self.api.get("/coins", self.customer).json()["coins"]
+        return coin["availableBalance"], coin["heldBalance"]
+
+    def reconciles(self) -> bool:
+        return bool(self.api.get("/ledger/reconciliation", self.admin).json()["clean"])
+
+
+@pytest.fixture
+def wallet(api: Api, admin_token: str) -> Wallet:
+    return Wallet(api, admin_token)
+
+
+def test_bank_top_up_already_received_credits_at_once(wallet: Wallet, embedded_aws: EmbeddedAws) -> None:
+    quote = wallet.api.post("/bank-top-ups/calculate", {"coinSerial": wallet.coin, "amount": 100}, wallet.customer)
+    assert quote.json() == {"amount": "100.00", "commission": "0.50", "totalAmount": "99.50"}
+    done = wallet.top_up_at_once("100")
+    assert (done["status"], done["commission"], done["totalAmount"]) == ("ACCEPTED", "0.50", "99.50")
+    assert wallet.balances() == ("99.50", "0.00")
+    assert [event["DetailType"] for event in embedded_aws.outbox.events] == ["TopUpAccepted"]
+    assert wallet.reconciles()
+
+
+def test_bank_withdrawal_holds_then_accept_settles(wallet: Wallet, embedded_aws: EmbeddedAws) -> None:
+    wallet.top_up_at_once("100")
+    quote = wallet.api.post("/bank-withdrawals/calculate", {"coinSerial": wallet.coin, "amount": 40}, wallet.customer)
+    assert quote.json() == {"amount": "40.00", "commission": "1.40", "totalAmount": "41.40"}
+    created = wallet.withdrawal("40")
+    assert created["status"] == "SCREENING"
+    assert wallet.balances() == ("58.10", "41.40")
+    assert wallet.status_once_settled(created["requestIdentifier"])["status"] == "PENDING"
+    accepted = wallet.api.post(f"/bank-withdrawals/{created['requestIdentifier']}/accept", {}, wallet.admin)
+    assert (accepted.status_code, accepted.json()["status"]) == (200, "ACCEPTED")
+    assert wallet.balances() == ("58.10", "0.00")
+    request = wallet.api.get(f"/requests/{created['requestIdentifier']}", wallet.customer).json()
+    assert [step["status"] for step in request["history"]] == ["SCREENING", "PENDING", "ACCEPTED"]
+    assert wallet.reconciles()
+    deadline = time.monotonic() + 15
+    while "WithdrawalAccepted" not in [event["DetailType"] for event in embedded_aws.outbox.events]:
+        assert time.monotonic() < deadline, embedded_aws.outbox.events
+        time.sleep(0.1)
+
+
+def test_bank_withdrawal_declined_releases_the_hold(wallet: Wallet) -> None:
+    wallet.top_up_at_once("100")
+    created = wallet.withdrawal("10")
+    wallet.status_once_settled(created["requestIdentifier"])
+    declined = wallet.api.post(
+        f"/bank-withdrawals/{created['requestIdentifier']}/decline", {"reason": "wrong IBAN"}, wallet.admin
+    )
+    assert declined.json()["status"] == "DECLINED"
+    assert wallet.balances() == ("99.50", "0.00")
+    history = wallet.api.get(f"/requests/{created['requestIdentifier']}", wallet.customer).json()["history"]
+    assert history[-1] == {"status": "DECLINED", "at": history[-1]["at"], "reason": "wrong IBAN"}
+    assert wallet.reconciles()
+
+
+def test_card_top_up_through_the_provider_then_accepted(wallet: Wallet) -> None:
+    created = wallet.request("/bank-top-ups/create-request/with-bank", amount="200", paymentMethod="card")
+    assert created["commission"] == "4.00"
+    assert wallet.status_once_settled(created["requestIdentifier"])["status"] == "PENDING"
+    assert wallet.balances() == ("0.00", "0.00")  # nothing moves before the decision
+    wallet.api.post(f"/bank-top-ups/{created['requestIdentifier']}/accept", {}, wallet.admin)
+    assert wallet.balances() == ("196.00", "0.00")
+    assert wallet.reconciles()
+
+
+def test_card_withdrawal_accepted(wallet: Wallet) -> None:
+    wallet.top_up_at_once("300")
+    created = wallet.withdrawal("100", paymentMethod="CARD")
+    assert created["totalAmount"] == "101.50"
+    assert wallet.status_once_settled(created["requestIdentifier"])["status"] == "PENDING"
+    wallet.api.post(f"/bank-withdrawals/{created['requestIdentifier']}/accept", {}, wallet.admin)
+    assert wallet.balances() == ("198.00", "0.00")
+    assert wallet.reconciles()
+
+
+def test_top_up_request_declined_moves_nothing(wallet: Wallet) -> None:
+    created = wallet.request("/bank-top-ups/create-request/with-bank", amount="50")
+    wallet.status_once_settled(created["requestIdentifier"])
+    declined = wallet.api.post(f"/bank-top-ups/{created['requestIdentifier']}/decline", {}, wallet.admin)
+    assert declined.json()["status"] == "DECLINED"
+    assert wallet.balances() == ("0.00", "0.00")
+    assert wallet.reconciles()
+
+
+@pytest.mark.parametrize(
+    ("amount", "method", "reason"),
+    [("1500", "BANK", "AML: amount over"), ("600", "CARD", "Card provider: amount over")],
+)
+def test_screening_declines_on_its_own(wallet: Wallet, amount: str, method: str, reason: str) -> None:
+    wallet.top_up_at_once("2000")
+    created = wallet.withdrawal(amount, paymentMethod=method)
+    settled = wallet.status_once_settled(created["requestIdentifier"])
+    assert settled["status"] == "DECLINED"
+    assert settled["history"][-1]["reason"].startswith(reason)
+    assert wallet.balances() == ("1999.50", "0.00")
+    assert wallet.reconciles()
+
+
+def test_a_denied_name_is_declined_by_aml(wallet: Wallet) -> None:
+    wallet.top_up_at_once("100")
+    created = wallet.withdrawal("10", recipientName="mallory evil")
+    settled = wallet.status_once_settled(created["requestIdentifier"])
+    assert (settled["status"], settled["history"][-1]["reason"]) == (
+        "DECLINED",
+        "AML: mallory evil is on the deny list",
+    )
+    assert wallet.balances() == ("99.50", "0.00")
+
+
+def test_a_decision_applies_once(wallet: Wallet) -> None:
+    wallet.top_up_at_once("100")
+    created = wallet.withdrawal("10")
+    request_id = created["requestIdentifier"]
+    wallet.status_once_settled(request_id)
+    answers: list[int] = []
+
+    def decide(action: str) -> None:
+        answers.append(wallet.api.post(f"/bank-withdrawals/{request_id}/{action}", {}, wallet.admin).status_code)
+
+    threads = [threading.Thread(target=decide, args=(action,)) for action in ("accept", "decline", "accept")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(answers) == [200, 409, 409]
+    final = wallet.api.get(f"/requests/{request_id}", wallet.customer).json()["status"]
+    assert wallet.balances() == ({"ACCEPTED": "88.40", "DECLINED": "99.50"}[final], "0.00")
+    assert wallet.reconciles()
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status", "code"),
+    [
+        ("/bank-withdrawals/with-bank", {"amount": "500"}, 422, "INSUFFICIENT_FUNDS"),
+        ("/bank-withdrawals/with-bank", {"amount": "1.001"}, 400, "VALIDATION_ERROR"),
+        ("/bank-withdrawals/with-bank", {"bankId": "no-such-bank"}, 404, "NOT_FOUND"),
+        ("/bank-withdrawals/with-bank", {"coinSerial": "0" * 32}, 404, "NOT_FOUND"),
+        ("/bank-withdrawals/with-bank", {"accountNumber": "!"}, 400, "VALIDATION_ERROR"),
+        ("/bank-top-ups/create-request/with-bank", {"paymentMethod": "cash"}, 400, "VALIDATION_ERROR"),
+        ("/bank-top-ups/create-request/with-bank", {"amount": "0.40"}, 422, "AMOUNT_BELOW_COMMISSION"),
+    ],
+)
+def test_bad_requests_move_nothing(wallet: Wallet, path: str, body: dict[str, str], status: int, code: str) -> None:
+    wallet.top_up_at_once("100")
+    full = {"coinSerial": wallet.coin, "amount": "10", "bankId": wallet.bank, "accountNumber": "DE8937040044"}
+    answer = wallet.api.post(path, {**full, "recipientName": "Alice", **body}, wallet.customer)
+    assert (answer.status_code, answer.json()["code"]) == (status, code), answer.text
+    assert wallet.balances() == ("99.50", "0.00")
+
+
+def test_others_neither_see_nor_spend_nor_decide(wallet: Wallet) -> None:
+    wallet.top_up_at_once("100")
+    created = wallet.withdrawal("10")
+    request_id = created["requestIdentifier"]
+    mallory = wallet.new_customer("mallory", "Mallory")
+    assert wallet.api.get(f"/requests/{request_id}", mallory).status_code == 404
+    assert wallet.api.post(f"/bank-withdrawals/{request_id}/accept", {}, wallet.customer).status_code == 403
+    stolen = {"coinSerial": wallet.coin, "amount": "5", "bankId": wallet.bank, "accountNumber": "DE8937040044"}
+    assert wallet.api.post("/bank-withdrawals/with-bank", {**stolen, "recipientName": "M"}, mallory).status_code == 404
+    assert wallet.api.post("/bank-top-ups/with-bank", {**stolen}, wallet.customer).status_code == 403
+    assert wallet.api.post("/bank-top-ups/no-such-request/accept", {}, wallet.admin).status_code == 404
+    wallet.status_once_settled(request_id)
+    assert wallet.api.post(f"/bank-top-ups/{request_id}/accept", {}, wallet.admin).status_code == 404  # not a top-up
+
+
+def test_the_same_idempotency_key_creates_one_withdrawal(wallet: Wallet) -> None:
+    wallet.top_up_at_once("100")
+    headers = {"Idempotency-Key": "withdraw-1"}
+    body = {"coinSerial": wallet.coin, "amount": "10", "bankId": wallet.bank}
+    body |= {"accountNumber": "DE8937040044", "recipientName": "Alice"}
+    first = wallet.api.post("/bank-withdrawals/with-bank", body, wallet.customer, headers=dict(headers))
+    again = wallet.api.post("/bank-withdrawals/with-bank", body, wallet.customer, headers=dict(headers))
+    assert first.json()["requestIdentifier"] == again.json()["requestIdentifier"]
+    assert wallet.balances() == ("88.40", "11.10")
+    other = wallet.api.post(
+        "/bank-withdrawals/with-bank", {**body, "amount": "20"}, wallet.customer, headers=dict(headers)
+    )
+    assert (other.status_code, other.json()["code"]) == (409, "IDEMPOTENCY_KEY_REUSED")

@@ -1,0 +1,143 @@
+"""The approval workflow through every branch, on moto's Step Functions with our real handlers."""
+
+import time
+from decimal import Decimal
+
+import pytest
+
+from local.lambdas import LocalLambdas
+from tests.unit.ledger_world import LedgerWorld, build_world
+from wallet import catalog, payments, reconciliation, requests_store, screening
+from wallet.auth import Caller
+from wallet.ledger import WrongState
+from wallet.models.catalog import NewBank
+from wallet.models.identity import OrganizationType, Role
+from wallet.models.requests import BankTopUp, BankWithdrawal, RequestKind, RequestStatus
+
+STAFF = Caller("staff", "ops@wallet.test", "system", OrganizationType.SYSTEM, Role.SERVICE)
+
+
+SHORT_DECISION_TIME = {"DecisionTimeoutSeconds": "2", "RetryIntervalSeconds": "1"}
+
+
+@pytest.fixture
+def world_parameters() -> dict[str, str]:
+    return {"DecisionTimeoutSeconds": "60", "RetryIntervalSeconds": "1"}
+
+
+class Requests:
+    def __init__(self, world: LedgerWorld):
+        self.world = world
+        self.bank = catalog.add_bank(NewBank(name="B", bic="DEUTDEFF", swift="DEUTDEFFXXX", country="DE")).bank_id
+        self.owner = world.customer("alice")
+        self.coin = world.open_account("alice")
+        world.credit(self.coin, "100.00")
+
+    def withdraw(self, amount: str, method: str = "BANK") -> str:
+        body = BankWithdrawal.model_validate(
+            {
+                "coinSerial": self.coin,
+                "amount": amount,
+                "bankId": self.bank,
+                "accountNumber": "DE8937040044",
+                "recipientName": "Alice",
+                "paymentMethod": method,
+            }
+        )
+        return payments.create_withdrawal(self.owner, body, None).request_identifier
+
+    def top_up(self, amount: str, method: str = "BANK") -> str:
+        body = BankTopUp.model_validate(
+            {"coinSerial": self.coin, "amount": amount, "bankId": self.bank, "paymentMethod": method}
+        )
+        return payments.create_top_up_request(self.owner, body, None).request_identifier
+
+    def status(self, request_id: str, *, leaving: tuple[RequestStatus, ...], seconds: float = 30) -> RequestStatus:
+        deadline = time.monotonic() + seconds
+        while True:
+            found = requests_store.get(request_id)
+            assert found
+            if found[0].status not in leaving or time.monotonic() > deadline:
+                return found[0].status
+            time.sleep(0.05)
+
+    def history(self, request_id: str) -> list[tuple[str, str | None]]:
+        found = requests_store.get(request_id)
+        assert found
+        return [(step.status.value, step.reason) for step in found[0].history]
+
+
+@pytest.fixture
+def flows(lambdas: LocalLambdas) -> Requests:
+    return Requests(build_world())
+
+
+@pytest.mark.parametrize("world_parameters", [SHORT_DECISION_TIME])
+def test_no_decision_in_time_expires_and_releases_the_hold(flows: Requests) -> None:
+    request_id = flows.withdraw("30")
+    assert flows.world.balance(flows.coin) == (Decimal(70), Decimal(30))
+    assert flows.status(request_id, leaving=(RequestStatus.SCREENING, RequestStatus.PENDING)) == RequestStatus.EXPIRED
+    assert flows.world.balance(flows.coin) == (Decimal(100), 0)
+    assert flows.history(request_id)[-1] == ("EXPIRED", "No decision in time")
+    assert reconciliation.reconcile().clean
+
+
+def test_a_decision_racing_the_expiry_applies_once(flows: Requests) -> None:
+    request_id = flows.withdraw("30")
+    assert flows.status(request_id, leaving=(RequestStatus.SCREENING,)) == RequestStatus.PENDING
+    payments.decide(STAFF, RequestKind.WITHDRAWAL, request_id, True, None)
+    assert payments.expire(request_id) == RequestStatus.ACCEPTED  # the timeout fires late: nothing happens
+    assert flows.world.balance(flows.coin) == (Decimal(70), 0)
+    assert flows.world.balance(flows.coin) == (Decimal(70), 0)
+    with pytest.raises(WrongState):
+        payments.decide(STAFF, RequestKind.WITHDRAWAL, request_id, False, None)
+    assert reconciliation.reconcile().clean
+
+
+def test_accept_and_decline_read_at_once_apply_once(flows: Requests) -> None:
+    request_id = flows.withdraw("30")
+    flows.status(request_id, leaving=(RequestStatus.SCREENING,))
+    request, _ = requests_store.get(request_id) or (None, None)
+    assert request
+    payments._apply(request, RequestStatus.PENDING, RequestStatus.ACCEPTED, None)
+    with pytest.raises(WrongState):  # the decline read PENDING too, before the accept landed
+        payments._apply(request, RequestStatus.PENDING, RequestStatus.DECLINED, None)
+    assert flows.world.balance(flows.coin) == (Decimal(70), 0)
+    assert reconciliation.reconcile().clean
+
+
+def test_a_provider_that_keeps_failing_ends_declined_with_the_hold_released(
+    flows: Requests, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+
+    def unavailable(subject: object) -> object:
+        calls.append("provider")
+        raise ConnectionError("provider unavailable")
+
+    monkeypatch.setattr(screening, "card_provider", unavailable)
+    request_id = flows.withdraw("30", method="CARD")
+    assert flows.status(request_id, leaving=(RequestStatus.SCREENING,)) == RequestStatus.DECLINED
+    assert len(calls) == 4  # the first try and three retries with backoff
+    assert flows.history(request_id)[-1] == ("DECLINED", "A step of the approval failed (ConnectionError)")
+    assert flows.world.balance(flows.coin) == (Decimal(100), 0)
+    assert reconciliation.reconcile().clean
+
+
+def test_a_step_that_fails_once_is_retried_and_the_flow_goes_on(
+    flows: Requests, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_check = screening.aml_check
+    failures = iter([TimeoutError("AML service timed out")])
+
+    def flaky(subject: object) -> object:
+        if error := next(failures, None):
+            raise error
+        return real_check(subject)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(screening, "aml_check", flaky)
+    request_id = flows.top_up("20", method="CARD")
+    assert flows.status(request_id, leaving=(RequestStatus.SCREENING,)) == RequestStatus.PENDING
+    payments.decide(STAFF, RequestKind.TOP_UP, request_id, True, None)
+    assert flows.world.balance(flows.coin) == (Decimal(120), 0)
+    assert [status for status, _ in flows.history(request_id)] == ["SCREENING", "PENDING", "ACCEPTED"]
