@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from aws_lambda_powertools.utilities import parameters
 from botocore.awsrequest import AWSResponse
 
 from local.aws import EmbeddedAws
@@ -35,20 +36,26 @@ ItemKey = tuple[str, str, str]  # (TableName, pk, sk)
 
 
 @contextmanager
-def embedded_world() -> Iterator[None]:
+def embedded_world() -> Iterator[EmbeddedAws]:
     """moto provisioned from template.yaml with its default parameters (so the default shard count), and the
     layer reading the environment CoinsFunction gets on Lambda."""
     template = Template()
+    _forget_cached_clients()
     world = EmbeddedAws(template).start()
     os.environ.update(world.function_environment(template.functions()[FUNCTION].environment))
     config.settings.cache_clear()
-    aws.dynamodb.cache_clear()
     try:
-        yield
+        yield world
     finally:
         world.stop()
-        config.settings.cache_clear()
-        aws.dynamodb.cache_clear()
+        _forget_cached_clients()
+
+
+def _forget_cached_clients() -> None:
+    """Each world has its own moto, tables and secret: nothing cached from another one may be used."""
+    config.settings.cache_clear()
+    aws.dynamodb.cache_clear()
+    parameters.clear_caches()  # the token signing key, which Powertools caches
 
 
 def template_shards() -> int:
@@ -71,10 +78,7 @@ class Issuer:
         return cls(catalog.add_issuer(NewIssuer(currency_code=CURRENCY, name=f"Issuer {CURRENCY}")).id)
 
     def open_account(self, owner: str) -> str:
-        caller = Caller(
-            f"user-{owner}", f"{owner}@example.com", f"org-{owner}", OrganizationType.INDIVIDUAL, Role.INDIVIDUAL
-        )
-        return accounts.open_coin(caller, NewCoin(issuer_id=self.id)).coin_serial
+        return accounts.open_coin(customer(owner), NewCoin(issuer_id=self.id)).coin_serial
 
     def emission_shard(self, shard: int) -> str:
         return ledger.system_account(self.id, SystemAccount.EMISSION, shard)
@@ -91,6 +95,11 @@ class Issuer:
         value = Decimal(amount)
         legs = (Leg(ledger.customer_account(source), -value), Leg(ledger.customer_account(destination), value))
         return Posting(process_id, "TRANSFER", CURRENCY, legs)
+
+
+def customer(owner: str) -> Caller:
+    """The individual customer `owner`, as their access token names them."""
+    return Caller(f"user-{owner}", f"{owner}@example.com", f"org-{owner}", OrganizationType.INDIVIDUAL, Role.INDIVIDUAL)
 
 
 # --- watching the layer's client ---

@@ -5,6 +5,8 @@ A raw import time depends on the machine it is measured on, so each figure is se
 in the same run (what any function here pays anyway: boto3 and one client) and read as a ratio.
 The ledger's costs are counted, not timed: the DynamoDB calls one posting makes, and how many postings write
 the busiest item (DynamoDB serves an item's writes one at a time, so that share bounds an issuer's throughput).
+A transfer is counted the same way through TransfersFunction's handler, and timed in-process on moto against
+the same DynamoDB calls made bare through the layer: only that ratio, the handler's overhead, is read.
 To add a benchmark, write a section function that prints its own block and call it from main().
 """
 
@@ -21,10 +23,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # for this script's own import of the project's template reader
 sys.path.insert(0, str(ROOT / "layers" / "wallet"))  # the layer, for the ledger section's in-process world
 
-from bench import ledger  # noqa: E402
+from bench import ledger, transfers  # noqa: E402
 from local.template import Function, Template  # noqa: E402
 
 DEFAULT_RUNS = 7
+TRANSFER_SAMPLES = 50  # rounds of one transfer each way, for the transfer section's medians
 PLACEHOLDER = "bench"  # stands in for the template's unresolved values ({"Ref": ...}, {"Fn::GetAtt": ...})
 
 # Each child times only its own work: interpreter startup is excluded. It prints milliseconds.
@@ -187,6 +190,66 @@ def ledger_costs() -> None:
     print("A shard's journal entries share its pk in the journal table: that partition takes the shard's share too.")
 
 
+def transfer_costs(samples: int = TRANSFER_SAMPLES) -> None:
+    """DynamoDB calls per transfer through TransfersFunction's handler, and its in-process time over the same
+    calls made bare through the layer."""
+    with transfers.World.embedded() as world:
+        measured = transfers.measure(world, samples)
+    handler, bare = measured.handler, measured.bare
+    writes = [calls.writes for calls in handler.calls]
+    reads = [calls.reads for calls in handler.calls]
+    others = [calls.others for calls in handler.calls]
+    met = set(writes) == {1} and max(reads) <= 2 and max(others) == 0
+
+    print(f"Transfers: POST /transfers through {transfers.FUNCTION}'s handler, in this process on embedded moto")
+    rule = transfers.RULE
+    print(
+        f"World: one issuer with a TRANSFER commission rule ({rule['percent']}% + {rule['fixed']}), a funded source "
+        f"coin, {len(world.destinations)} destination coins; nothing else."
+    )
+    print()
+    print("DynamoDB calls per transfer, during the handler's invocation (target: 1 write call, at most 2 read calls)")
+    print("DynamoDB only: the token's signing key comes from Secrets Manager, cached by Powertools (not counted).")
+    print(f"{'writes':>6}  {'reads':>5}  {'other':>5}  {'target':<6}  operations, all samples")
+    print(f"{'-' * 6}  {'-' * 5}  {'-' * 5}  {'-' * 6}  {'-' * 23}")
+    print(
+        f"{_spread(writes):>6}  {_spread(reads):>5}  {_spread(others):>5}  {'met' if met else 'MISSED':<6}  "
+        f"{_operations(handler.operations())} in {samples} transfers"
+    )
+    print()
+
+    if handler.operations() != bare.operations() or handler.shapes != bare.shapes:
+        raise RuntimeError(
+            f"the bare calls differ from the handler's: {_operations(bare.operations())}, transactions "
+            f"{sorted(bare.shapes)} against {sorted(handler.shapes)}"
+        )
+    ratio = handler.median_ms() / bare.median_ms()
+    print(f"Latency: {samples} rounds of one transfer each way, back to back (every one a new posting, none a replay)")
+    print("Bare: the same DynamoDB calls through the layer, no handler: ledger_store.read_accounts (BatchGetItem),")
+    print("catalog_store.get_commission_rule (GetItem), ledger.post of the same 3-leg posting (TransactWriteItems);")
+    print("checked to make the same operations and transactions of the same shape as the handler.")
+    print(
+        "Absolute times are moto's in this process, not DynamoDB's: only the ratio (handler over bare) means anything."
+    )
+    print()
+    print(f"{'':<23}  {'through handler ms':>18}  {'bare calls ms':>13}  {'ratio':>7}")
+    print(f"{'-' * 23}  {'-' * 18}  {'-' * 13}  {'-' * 7}")
+    print(f"{'median':<23}  {handler.median_ms():>18.2f}  {bare.median_ms():>13.2f}  {ratio:>6.2f}x")
+    print(f"{'median of round ratios':<23}  {'':>18}  {'':>13}  {handler.paired_ratio(bare):>6.2f}x")
+    fastest = handler.fastest_ms() / bare.fastest_ms()
+    print(f"{'fastest':<23}  {handler.fastest_ms():>18.2f}  {bare.fastest_ms():>13.2f}  {fastest:>6.2f}x")
+    print("Other work on the machine moves the medians; a round's two transfers share its moment, and the fastest")
+    print("of each side is the least disturbed, so those two ratios are the steadier reading.")
+    if ratio < 1:
+        print("The median ratio is below 1: the machine's noise exceeded the handler's overhead in this run.")
+    print("moto deep-copies a table per element of a transaction: the items each transfer puts (process record,")
+    print("journal entries) are deleted after it, untimed, so every transfer meets tables of the same few items.")
+
+
+def _operations(operations: Mapping[str, int]) -> str:
+    return ", ".join(f"{count} {name}" for name, count in sorted(operations.items()))
+
+
 def _spread(values: Sequence[int]) -> str:
     """One figure when every posting made the same calls, else the range."""
     low, high = min(values), max(values)
@@ -212,6 +275,8 @@ def main() -> None:
     cold_starts(arguments.runs)
     print()
     ledger_costs()
+    print()
+    transfer_costs()
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """An embedded AWS for one process: moto, provisioned from template.yaml's own resource definitions."""
 
+import contextlib
 import os
 import secrets
+import uuid
 from typing import Any
 
 import boto3
@@ -38,6 +40,7 @@ class EmbeddedAws:
         self.secret_values = secret_values or {}
         self.outbox = Outbox(echo=echo_outbox)
         self.references: dict[str, str] = {}
+        self.world_id = f"world-{uuid.uuid4().hex[:12]}"
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
 
     def start(self) -> "EmbeddedAws":
@@ -54,6 +57,14 @@ class EmbeddedAws:
         return self
 
     def stop(self) -> None:
+        """Stops running workflow executions first. One that cannot be stopped goes on in its thread, but its
+        Lambda tasks name this world's id, which no later world answers."""
+        client = boto3.client("stepfunctions")
+        for machine in client.list_state_machines()["stateMachines"]:
+            running = client.list_executions(stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING")
+            for execution in running["executions"]:
+                with contextlib.suppress(Exception):  # moto cannot stop an execution whose thread has not begun
+                    client.stop_execution(executionArn=execution["executionArn"])
         self._mock.stop()
 
     def __enter__(self) -> "EmbeddedAws":
@@ -76,8 +87,10 @@ class EmbeddedAws:
         for name, props in self.template.resources_of("AWS::SecretsManager::Secret").items():
             self.references[name] = self._create_secret(name, props)
         for name in self.template.resources_of("AWS::Serverless::Function"):
+            # Qualified with this world's id: tests start many worlds, and a workflow thread left from
+            # one must not reach the handlers of the next.
             self.references[name] = name
-            self.references[f"{name}.Arn"] = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}"
+            self.references[f"{name}.Arn"] = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}:{self.world_id}"
         for name, props in self.template.resources_of("AWS::Serverless::StateMachine").items():
             arn = self._create_state_machine(name, props)
             self.references |= {name: arn, f"{name}.Arn": arn, f"{name}.Name": name}

@@ -51,14 +51,22 @@ class LocalLambdas:
         self.functions = aws.template.functions()
         self._handlers: dict[str, Callable[[dict[str, Any], Any], Any]] = {}
         self._lock = threading.RLock()
+        self._closed = False
         os.environ.update(aws.process_environment())
         # Step Functions' Lambda tasks (and any lambda:Invoke) reach these handlers, not Docker.
         events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]
         events.register("provide-client-params.lambda.Invoke", self._remember_invocation)
         events.register("before-call.lambda.Invoke", self._answer_invocation)  # type: ignore[arg-type]
 
+    def close(self) -> None:
+        """No more invocations: a workflow thread still finishing gets an error, not our handlers."""
+        with self._lock:
+            self._closed = True
+
     def invoke(self, function_name: str, event: dict[str, Any]) -> Any:
         with self._lock:
+            if self._closed:
+                raise RuntimeError("this local Lambda runtime is closed")
             function = self.functions[function_name]
             handler = self._handlers.get(function_name) or self._load(function)
             return handler(event, LambdaContext(function_name, aws_request_id=str(uuid.uuid4())))
@@ -70,12 +78,15 @@ class LocalLambdas:
     def _answer_invocation(self, context: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
         """Answers lambda:Invoke as Lambda would, with an unhandled error as FunctionError."""
         params = context["local_invocation"]
-        function_name = str(params["FunctionName"]).rpartition(":")[2]
+        # arn:aws:lambda:<region>:<account>:function:<name>:<world id>
+        function_name, _colon, world = str(params["FunctionName"]).split(":function:")[-1].partition(":")
         payload = params.get("Payload") or b"{}"
         answer: dict[str, Any] = {"StatusCode": 200, "ExecutedVersion": "$LATEST"}
         try:
+            if world != self.aws.world_id:
+                raise LookupError(f"{function_name} of {world or 'no world'} is not served here")
             result = self.invoke(function_name, json.loads(payload))
-        except Exception as error:
+        except Exception as error:  # becomes the invocation's FunctionError, as on Lambda
             result = {"errorType": type(error).__name__, "errorMessage": str(error)}
             answer["FunctionError"] = "Unhandled"
         body = json.dumps(result, default=str).encode()

@@ -59,10 +59,11 @@ def embedded_aws(world_parameters: dict[str, str]) -> Iterator[EmbeddedAws]:
 
 
 @pytest.fixture
-def lambdas(embedded_aws: EmbeddedAws) -> LocalLambdas:
+def lambdas(embedded_aws: EmbeddedAws) -> Iterator[LocalLambdas]:
     runtime = LocalLambdas(embedded_aws)
     runtime.invoke("BootstrapFunction", {})
-    return runtime
+    yield runtime
+    runtime.close()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 import contextlib
 import json
 import re
+import time
 import urllib.request
 from decimal import Decimal
 from functools import cached_property
@@ -21,7 +22,13 @@ from wallet.ledger import Leg, Posting, SystemAccount
 EVENTS = ROOT / "events"
 EVENT_FILES = sorted(EVENTS.rglob("*.json"))
 ROUTES = {(route.method, route.path): route.function for route in Template().routes()}
-FOLDER_FUNCTIONS = {"bootstrap": "BootstrapFunction"}  # events that are not API requests
+# Events that are not API requests: their folder's function, and the key of its answer holding the expected value.
+FOLDER_FUNCTIONS = {
+    "bootstrap": ("BootstrapFunction", "status"),
+    "workflow": ("WorkflowFunction", "event"),
+    "aml_check": ("AmlCheckFunction", "cleared"),
+    "card_provider": ("CardProviderFunction", "cleared"),
+}
 TOKEN_PLACEHOLDER = "Bearer <token from POST /authorization>"
 # Samples a client sends only after another one; a sample's own placeholders bring theirs along.
 REQUIRES = {
@@ -37,7 +44,31 @@ PLACEHOLDERS = {
     "<transferTemplateId from POST /templates/transfer>": ("transfers/create-template.json", "transferTemplateId"),
     "<businessProcessId from POST /transfers>": ("transfers/transfer.json", "businessProcessId"),
     "<smartCardId from POST /smart-cards>": ("transfers/issue-card.json", "smartCardId"),
+    "<bankId from POST /bank-catalog>": ("setup/create-bank.json", "bankId"),
+    "<requestIdentifier from POST /bank-top-ups/with-bank>": ("requests/top-up-with-bank.json", "requestIdentifier"),
+    "<requestIdentifier from POST /bank-top-ups/create-request/with-bank>": (
+        "requests/create-top-up-request.json",
+        "requestIdentifier",
+    ),
+    "<declined requestIdentifier from POST /bank-top-ups/create-request/with-bank>": (
+        "requests/create-top-up-request.json#declined",
+        "requestIdentifier",
+    ),
+    "<requestIdentifier from POST /bank-withdrawals/with-bank>": ("requests/withdraw.json", "requestIdentifier"),
+    "<declined requestIdentifier from POST /bank-withdrawals/with-bank>": (
+        "requests/withdraw.json#declined",
+        "requestIdentifier",
+    ),
 }
+# Decisions: their request's workflow (asynchronous) must have taken it from SCREENING to PENDING first.
+DECISIONS = {
+    "requests/accept-top-up.json",
+    "requests/decline-top-up.json",
+    "requests/accept-withdrawal.json",
+    "requests/decline-withdrawal.json",
+}
+GET_REQUEST = "requests/get-request.json"
+WORKFLOW_WAIT_SECONDS = 15.0
 # Samples sent with a customer's token (the merchant of users/create-user.json); the others carry the administrator's.
 AS_CUSTOMER = {
     "coins/open-coin.json",
@@ -51,12 +82,17 @@ AS_CUSTOMER = {
     "transfers/execute-template.json",
     "transfers/template-from-operation.json",
     "transfers/my-cards.json",
+    "requests/calculate-top-up.json",
+    "requests/create-top-up-request.json",
+    "requests/calculate-withdrawal.json",
+    "requests/withdraw.json",
+    "requests/get-request.json",
 }
-# Samples that move money from the customer's coin: it is credited first (there is no top-up route yet).
-FUNDED = {"transfers/transfer.json", "transfers/execute-template.json"}
+# Samples that move money from the customer's coin: it is credited first, straight in the ledger.
+FUNDED = {"transfers/transfer.json", "transfers/execute-template.json", "requests/withdraw.json"}
 CREDIT = Decimal(100)
-# The HTTP status of an API event; the answer's "status" of a bootstrap event.
-EXPECTED_STATUS: dict[str, int | str] = {
+# The HTTP status of an API event; for another event, its answer's value at its folder's key (FOLDER_FUNCTIONS).
+EXPECTED: dict[str, int | str | bool] = {
     "auth/authorization.json": 200,
     "auth/registration.json": 202,
     "auth/registration-confirm.json": 201,
@@ -85,8 +121,21 @@ EXPECTED_STATUS: dict[str, int | str] = {
     "transfers/issue-card.json": 201,
     "transfers/my-cards.json": 200,
     "transfers/block-card.json": 200,
+    "requests/calculate-top-up.json": 200,
+    "requests/top-up-with-bank.json": 201,
+    "requests/create-top-up-request.json": 201,
+    "requests/accept-top-up.json": 200,
+    "requests/decline-top-up.json": 200,
+    "requests/calculate-withdrawal.json": 200,
+    "requests/withdraw.json": 201,
+    "requests/accept-withdrawal.json": 200,
+    "requests/decline-withdrawal.json": 200,
+    "requests/get-request.json": 200,
     "bootstrap/direct-invocation.json": "BOOTSTRAPPED",
     "bootstrap/custom-resource-create.json": "BOOTSTRAPPED",
+    "workflow/announce.json": "TopUpAccepted",
+    "aml_check/screening-subject.json": True,
+    "card_provider/screening-subject.json": True,
 }
 
 
@@ -101,7 +150,9 @@ def _load(name: str) -> dict[str, Any]:
 
 def _function_for(name: str, event: dict[str, Any]) -> str:
     folder = name.split("/")[0]
-    return FOLDER_FUNCTIONS.get(folder) or ROUTES[(event["httpMethod"], event["resource"])]
+    return (
+        FOLDER_FUNCTIONS[folder][0] if folder in FOLDER_FUNCTIONS else ROUTES[(event["httpMethod"], event["resource"])]
+    )
 
 
 def _invoke_api(lambdas: LocalLambdas, name: str, event: dict[str, Any]) -> tuple[int, Any]:
@@ -176,15 +227,31 @@ class Client:
             event = _with_body(event, otp=_otp_sent_to(self.outbox, json.loads(event["body"])["login"]))
         if name in FUNDED:
             assert self.funded
-        headers = {key: event[key] for key in ("headers", "multiValueHeaders")}
+        headers = {key: event[key] for key in ("headers", "multiValueHeaders") if key in event}
         rest = json.dumps({key: value for key, value in event.items() if key not in headers})
         for placeholder, (source, field) in PLACEHOLDERS.items():
             if placeholder in rest:  # ids hold no characters JSON escapes
                 rest = rest.replace(placeholder, str(self.answer(source)[field]))
         event = headers | json.loads(rest)
-        if event["headers"].get("Authorization") == TOKEN_PLACEHOLDER:
+        if event.get("headers", {}).get("Authorization") == TOKEN_PLACEHOLDER:
             event = _with_authorization(event, self.customer_token if name in AS_CUSTOMER else self.admin_token)
+        if name in DECISIONS:
+            self.await_pending(event["pathParameters"]["requestIdentifier"])
         return event
+
+    def request_status(self, request_id: str) -> str:
+        """The request's status, read with the GetRequest sample (for this request)."""
+        sample = _load(GET_REQUEST)
+        raw = json.dumps(sample).replace(sample["pathParameters"]["requestIdentifier"], request_id)
+        status, body = _invoke_api(self.lambdas, GET_REQUEST, self.prepare(GET_REQUEST, json.loads(raw)))
+        assert status == 200, body
+        return str(body["status"])
+
+    def await_pending(self, request_id: str) -> None:
+        deadline = time.monotonic() + WORKFLOW_WAIT_SECONDS
+        while (status := self.request_status(request_id)) == "SCREENING" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert status == "PENDING", (request_id, status)
 
     def send(self, name: str) -> tuple[int, Any]:
         return _invoke_api(self.lambdas, name, self.prepare(name, _load(name)))
@@ -194,7 +261,7 @@ class Client:
         if name not in self.answers:
             sample = name.partition("#")[0]
             status, body = self.send(sample)
-            assert status == EXPECTED_STATUS[sample], (name, body)
+            assert status == EXPECTED[sample], (name, body)
             self.answers[name] = body
         return self.answers[name]
 
@@ -203,7 +270,7 @@ def test_every_route_and_event_is_covered() -> None:
     events = {_name(path): _load(_name(path)) for path in EVENT_FILES}
     covered = {(event["httpMethod"], event["resource"]) for event in events.values() if "httpMethod" in event}
     assert set(ROUTES) - covered == set(), "a route without a sample event in events/"
-    assert sorted(events) == sorted(EXPECTED_STATUS)
+    assert sorted(events) == sorted(EXPECTED)
 
 
 @pytest.mark.parametrize("path", EVENT_FILES, ids=_name)
@@ -213,9 +280,15 @@ def test_sample_event_runs_through_its_handler(
     name = _name(path)
     event = _load(name)
     function = _function_for(name, event)
+    folder = name.split("/")[0]
     if function != "BootstrapFunction":
-        status, body = Client(lambdas, outbox).send(name)
-        assert status == EXPECTED_STATUS[name], body
+        client = Client(lambdas, outbox)
+        if folder in FOLDER_FUNCTIONS:
+            answer = lambdas.invoke(function, client.prepare(name, event))
+            assert answer[FOLDER_FUNCTIONS[folder][1]] == EXPECTED[name], answer
+        else:
+            status, body = client.send(name)
+            assert status == EXPECTED[name], body
         return
 
     answers: list[urllib.request.Request] = []
@@ -226,7 +299,7 @@ def test_sample_event_runs_through_its_handler(
 
     monkeypatch.setattr(urllib.request, "urlopen", urlopen)
     result = lambdas.invoke(function, event)  # the second run: the `lambdas` fixture bootstrapped already
-    assert result["status"] == EXPECTED_STATUS[name]
+    assert result[FOLDER_FUNCTIONS[folder][1]] == EXPECTED[name]
     if "ResponseURL" in event:
         [answer] = answers
         assert (answer.get_method(), answer.full_url) == ("PUT", event["ResponseURL"])
