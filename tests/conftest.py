@@ -19,7 +19,10 @@ ADMIN_LOGIN = "admin@wallet.test"
 ADMIN_PASSWORD = "Admin#Test1"
 TEMPLATE = Template()
 
-# Handlers log and emit metrics to stdout; keep test output readable and switch off X-Ray.
+# Modules such as Powertools' Metrics read their settings when first imported: give them the template's
+# literal Globals from the start; then keep test output readable and switch off X-Ray.
+GLOBAL_VARIABLES = TEMPLATE.body["Globals"]["Function"]["Environment"]["Variables"]
+os.environ.update({name: value for name, value in GLOBAL_VARIABLES.items() if isinstance(value, str)})
 os.environ.update(POWERTOOLS_TRACE_DISABLED="true", POWERTOOLS_LOG_LEVEL="WARNING", POWERTOOLS_METRICS_DISABLED="true")
 
 
