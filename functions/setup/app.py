@@ -35,7 +35,7 @@ def create_currency(new: NewCurrency) -> Currency:
 
 @app.get("/currencies", summary="List currencies")
 def list_currencies(page_size: PageSizeQuery = 20, page_token: PageTokenQuery = None) -> Page[Currency]:
-    return catalog.list_currencies(page_size, page_token)
+    return catalog.listing(Currency, page_size, page_token)
 
 
 @app.post("/issuers", status_code=201, summary="Create an issuer, with its emission, commission and transit accounts")
@@ -46,7 +46,7 @@ def create_issuer(new: NewIssuer) -> Issuer:
 
 @app.get("/issuers", summary="List issuers")
 def list_issuers(page_size: PageSizeQuery = 20, page_token: PageTokenQuery = None) -> Page[Issuer]:
-    return catalog.list_issuers(page_size, page_token)
+    return catalog.listing(Issuer, page_size, page_token)
 
 
 @app.post("/bank-catalog", status_code=201, summary="Add a bank; its BIC and SWIFT codes are unique")
@@ -57,7 +57,7 @@ def create_bank(new: NewBank) -> Bank:
 
 @app.get("/bank-catalog", summary="List banks")
 def list_banks(page_size: PageSizeQuery = 20, page_token: PageTokenQuery = None) -> Page[Bank]:
-    return catalog.list_banks(page_size, page_token)
+    return catalog.listing(Bank, page_size, page_token)
 
 
 @app.post("/commissions", status_code=201, summary="Set the commission rule of an operation type and issuer")
@@ -68,7 +68,7 @@ def set_commission(rule: CommissionRule) -> StoredCommissionRule:
 
 @app.get("/commissions", summary="List commission rules")
 def list_commissions(page_size: PageSizeQuery = 20, page_token: PageTokenQuery = None) -> Page[StoredCommissionRule]:
-    return catalog.list_commission_rules(page_size, page_token)
+    return catalog.listing(StoredCommissionRule, page_size, page_token)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -2,12 +2,12 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Header, Path
+from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wallet import transfers
-from wallet.api import caller, create_app
+from wallet.api import IdempotencyKey, caller, create_app
 from wallet.models.identity import Role
 from wallet.models.transfers import (
     Calculation,
@@ -28,7 +28,6 @@ from wallet.models.transfers import (
 from wallet.observability import logger, metrics, tracer
 
 app = create_app()
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=128)]
 TemplateId = Annotated[str, Path(alias="transferTemplateId", max_length=64)]
 
 

@@ -2,17 +2,20 @@
 
 import json
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Header
 
 from wallet.auth import Caller, caller_from_authorization_header
 from wallet.errors import PayloadTooLarge, Unauthenticated, WalletError
 from wallet.observability import logger
 
 MAX_BODY_BYTES = 64 * 1024
+# Every money-moving POST takes one: the same key and body answer the first result, another body 409.
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=128)]
 
 
 def parse_json_body(body: str) -> Any:

@@ -3,6 +3,8 @@
 import uuid
 from decimal import Decimal
 
+from pydantic import BaseModel
+
 from wallet import catalog_store, clock, ledger, ledger_store
 from wallet.errors import NotFound
 from wallet.models.base import Page
@@ -80,21 +82,6 @@ def existing_bank(bank_id: str) -> Bank:
     return bank
 
 
-def list_currencies(page_size: int, page_token: str | None) -> Page[Currency]:
-    records, token = catalog_store.list_currencies(page_size, page_token)
-    return Page[Currency](records=records, next_page_token=token)
-
-
-def list_issuers(page_size: int, page_token: str | None) -> Page[Issuer]:
-    records, token = catalog_store.list_issuers(page_size, page_token)
-    return Page[Issuer](records=records, next_page_token=token)
-
-
-def list_banks(page_size: int, page_token: str | None) -> Page[Bank]:
-    records, token = catalog_store.list_banks(page_size, page_token)
-    return Page[Bank](records=records, next_page_token=token)
-
-
-def list_commission_rules(page_size: int, page_token: str | None) -> Page[StoredCommissionRule]:
-    records, token = catalog_store.list_commission_rules(page_size, page_token)
-    return Page[StoredCommissionRule](records=records, next_page_token=token)
+def listing[Record: BaseModel](record_type: type[Record], page_size: int, page_token: str | None) -> Page[Record]:
+    records, token = catalog_store.list_of(record_type, page_size, page_token)
+    return Page[Record](records=records, next_page_token=token)

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from pydantic import BaseModel
+
 from wallet.aws import dynamodb
 from wallet.config import settings
 from wallet.dynamo import Item, cancellation_codes, query_page
@@ -26,15 +28,27 @@ def _get(kind: str, ident: str) -> Item | None:
     return item
 
 
-def _list(kind: str, page_size: int, page_token: str | None) -> tuple[list[Item], str | None]:
-    return query_page(
+KINDS: dict[type[BaseModel], str] = {
+    Currency: "CURRENCY",
+    Issuer: "ISSUER",
+    Bank: "BANK",
+    StoredCommissionRule: "COMMISSION",
+}
+
+
+def list_of[Record: BaseModel](
+    record_type: type[Record], page_size: int, page_token: str | None
+) -> tuple[list[Record], str | None]:
+    """A page of one kind of set-up record, in the order they were added."""
+    items, token = query_page(
         TableName=_table(),
         IndexName="gsi1",
         KeyConditionExpression="gsi1pk = :kind",
-        ExpressionAttributeValues={":kind": kind},
+        ExpressionAttributeValues={":kind": KINDS[record_type]},
         page_size=page_size,
         page_token=page_token,
     )
+    return [record_type.model_validate(item) for item in items], token
 
 
 def _record(model: Any) -> Item:
@@ -58,11 +72,6 @@ def get_currency(code: str) -> Currency | None:
     return Currency.model_validate(item) if item else None
 
 
-def list_currencies(page_size: int, page_token: str | None) -> tuple[list[Currency], str | None]:
-    items, token = _list("CURRENCY", page_size, page_token)
-    return [Currency.model_validate(item) for item in items], token
-
-
 # --- issuers ---
 
 
@@ -77,11 +86,6 @@ def add_issuer(issuer: Issuer) -> None:
 def get_issuer(issuer_id: str) -> Issuer | None:
     item = _get("ISSUER", issuer_id)
     return Issuer.model_validate(item) if item else None
-
-
-def list_issuers(page_size: int, page_token: str | None) -> tuple[list[Issuer], str | None]:
-    items, token = _list("ISSUER", page_size, page_token)
-    return [Issuer.model_validate(item) for item in items], token
 
 
 # --- banks ---
@@ -109,11 +113,6 @@ def get_bank(bank_id: str) -> Bank | None:
     return Bank.model_validate(item) if item else None
 
 
-def list_banks(page_size: int, page_token: str | None) -> tuple[list[Bank], str | None]:
-    items, token = _list("BANK", page_size, page_token)
-    return [Bank.model_validate(item) for item in items], token
-
-
 # --- commission rules: one per operation type and issuer, replaced by a newer one ---
 
 
@@ -129,8 +128,3 @@ def commission_rule_key(operation_type: OperationType, issuer_id: str) -> dict[s
 def get_commission_rule(operation_type: OperationType, issuer_id: str) -> StoredCommissionRule | None:
     item = _get("COMMISSION", f"{operation_type.value}#{issuer_id}")
     return StoredCommissionRule.model_validate(item) if item else None
-
-
-def list_commission_rules(page_size: int, page_token: str | None) -> tuple[list[StoredCommissionRule], str | None]:
-    items, token = _list("COMMISSION", page_size, page_token)
-    return [StoredCommissionRule.model_validate(item) for item in items], token
