@@ -8,6 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wallet import transfers
 from wallet.api import IdempotencyKey, caller, create_app
+from wallet.idempotency import fingerprint
 from wallet.models.identity import Role
 from wallet.models.transfers import (
     Calculation,
@@ -39,7 +40,7 @@ def transfer(request: TransferRequest, idempotency_key: IdempotencyKey = None) -
         who,
         prepared,
         idempotency_key=idempotency_key,
-        fingerprint=transfers.fingerprint("transfer", request.model_dump(mode="json")),
+        fingerprint=fingerprint("transfer", request.model_dump(mode="json")),
         description=request.description,
     )
 
@@ -71,7 +72,7 @@ def execute(template_id: TemplateId, request: TemplateTransfer, idempotency_key:
         who,
         prepared,
         idempotency_key=idempotency_key,
-        fingerprint=transfers.fingerprint("template", template_id, request.model_dump(mode="json")),
+        fingerprint=fingerprint("template", template_id, request.model_dump(mode="json")),
         description=request.description,
         destination_card=card,
     )

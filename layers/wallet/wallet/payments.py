@@ -4,7 +4,6 @@ A request's every change of state is a conditional write on the state it expects
 transaction as the money it moves: a decision applies once, whatever retries, races or expiry."""
 
 import json
-import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -16,6 +15,7 @@ from wallet.aws import stepfunctions
 from wallet.commission import Quote, quote
 from wallet.config import settings
 from wallet.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound
+from wallet.idempotency import fingerprint, operation_id
 from wallet.ledger import Bucket, InsufficientFunds, Leg, Posting, SystemAccount, WrongState
 from wallet.ledger_store import AccountState
 from wallet.models.accounts import AccountStatus
@@ -37,7 +37,6 @@ from wallet.models.requests import (
 from wallet.models.transfers import Calculation
 from wallet.money import check_precision
 from wallet.observability import logger
-from wallet.transfers import OPERATION_NAMESPACE, fingerprint
 
 OPERATIONS = {
     (RequestKind.TOP_UP, PaymentMethod.BANK): OperationType.BANK_TOP_UP,
@@ -147,8 +146,7 @@ def _new_request(
     idempotency_key: str | None,
     status: RequestStatus,
 ) -> MoneyRequest:
-    name = f"{caller.organization_id}:{priced.kind.value}:{idempotency_key}"
-    request_id = str(uuid.uuid5(OPERATION_NAMESPACE, name)) if idempotency_key else str(uuid.uuid4())
+    request_id = operation_id(caller.organization_id, priced.kind.value, idempotency_key)
     now = clock.iso(clock.now())
     return MoneyRequest(
         request_identifier=request_id,

@@ -1,13 +1,11 @@
 """Transfers between customers' accounts, transfer templates, and smart cards."""
 
-import hashlib
-import json
 import secrets
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from wallet import catalog_store, clock, ledger, ledger_store, payment_tools_store
+from wallet import catalog_store, clock, idempotency, ledger, ledger_store, payment_tools_store
 from wallet.auth import Caller
 from wallet.commission import Quote, quote
 from wallet.errors import BusinessRuleViolation, Conflict, NotFound
@@ -30,8 +28,6 @@ from wallet.models.transfers import (
 )
 from wallet.money import check_precision
 from wallet.secrets import keyed_digest
-
-OPERATION_NAMESPACE = uuid.UUID("6f1d8a52-3c1e-4f7e-9a55-0c0ffee00001")
 
 
 @dataclass(frozen=True)
@@ -82,11 +78,7 @@ def execute(
 ) -> TransferDone:
     """One posting: the sender pays amount and commission. The same idempotency key with the same
     request answers the first result again; with another request it is a conflict."""
-    process_id = (
-        str(uuid.uuid5(OPERATION_NAMESPACE, f"{caller.organization_id}:TRANSFER:{idempotency_key}"))
-        if idempotency_key
-        else str(uuid.uuid4())
-    )
+    process_id = idempotency.operation_id(caller.organization_id, OperationType.TRANSFER.value, idempotency_key)
     shown = prepared.quote
     legs = [
         Leg(prepared.source.key, -shown.total(True)),
@@ -120,10 +112,6 @@ def execute(
         commission=commission,
         total_amount=Decimal(record["amount"]) + commission,
     )
-
-
-def fingerprint(*parts: object) -> str:
-    return hashlib.sha256(json.dumps(parts, default=str, sort_keys=True).encode()).hexdigest()
 
 
 # --- templates ---
