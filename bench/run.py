@@ -7,6 +7,7 @@ The ledger's costs are counted, not timed: the DynamoDB calls one posting makes,
 the busiest item (DynamoDB serves an item's writes one at a time, so that share bounds an issuer's throughput).
 A transfer is counted the same way through TransfersFunction's handler, and timed in-process on moto against
 the same DynamoDB calls made bare through the layer: only that ratio, the handler's overhead, is read.
+Money in and out is counted through RequestsFunction's handler: top-ups, withdrawal requests and decisions.
 To add a benchmark, write a section function that prints its own block and call it from main().
 """
 
@@ -23,11 +24,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # for this script's own import of the project's template reader
 sys.path.insert(0, str(ROOT / "layers" / "wallet"))  # the layer, for the ledger section's in-process world
 
-from bench import ledger, transfers  # noqa: E402
+from bench import ledger, payments, transfers  # noqa: E402
 from local.template import Function, Template  # noqa: E402
 
 DEFAULT_RUNS = 7
 TRANSFER_SAMPLES = 50  # rounds of one transfer each way, for the transfer section's medians
+PAYMENT_SAMPLES = 3  # of each top-up, request and decision, for the money in and out section's counts
 PLACEHOLDER = "bench"  # stands in for the template's unresolved values ({"Ref": ...}, {"Fn::GetAtt": ...})
 
 # Each child times only its own work: interpreter startup is excluded. It prints milliseconds.
@@ -246,6 +248,46 @@ def transfer_costs(samples: int = TRANSFER_SAMPLES) -> None:
     print("journal entries) are deleted after it, untimed, so every transfer meets tables of the same few items.")
 
 
+def money_in_and_out(samples: int = PAYMENT_SAMPLES) -> None:
+    """AWS calls per top-up, withdrawal request and decision, through RequestsFunction's handler."""
+    with payments.World.embedded() as world:
+        measured = payments.measure(world, samples)
+
+    print(
+        f"Money in and out: DynamoDB calls per top-up, withdrawal request and decision, through {payments.FUNCTION}'s"
+    )
+    print(f"handler in this process on embedded moto; {samples} samples of each. Counts only: no timings.")
+    rules = ", ".join(
+        f"{operation.value} {rule['percent']}% + {rule['fixed']}" for operation, rule in payments.RULES.items()
+    )
+    print(f"World: one issuer ({rules}), one bank, one funded coin; the template's")
+    print(
+        "default parameters. The coin's owner makes the requests; an administrator the top-ups at once and decisions."
+    )
+    print("A request starts the approval workflow (moto's Step Functions, in a background thread, its Lambda tasks")
+    print("served by our handlers): only the calls of the thread invoking the API's handler are counted, so none of")
+    print("the workflow's. A decision is made once the workflow has moved the request to PENDING.")
+    print()
+    for operation in measured:
+        print(f"  {operation.name + ':':<27} {operation.request}")
+    print()
+    print("Calls per request, during the handler's invocation: DynamoDB's, and any other service's as other AWS calls")
+    width = max(len("operation"), *(len(operation.name) for operation in measured))
+    print(f"{'operation':<{width}}  {'writes':>6}  {'reads':>5}  {'other AWS':>9}  operations, all samples")
+    print(f"{'-' * width}  {'-' * 6}  {'-' * 5}  {'-' * 9}  {'-' * 23}")
+    for operation in measured:
+        seen = _operations(operation.dynamodb_operations())
+        if other := operation.other_operations():
+            seen += "; " + _operations(other)
+        print(
+            f"{operation.name:<{width}}  {_spread(operation.writes):>6}  {_spread(operation.reads):>5}  "
+            f"{_spread(operation.others):>9}  {seen}"
+        )
+    if any(max(operation.dynamodb_others) for operation in measured):
+        print("Some DynamoDB calls were neither reads nor writes: they are listed, not in the writes or reads.")
+    print("The token's signing key comes from Secrets Manager, cached by Powertools: fetched before the first sample.")
+
+
 def _operations(operations: Mapping[str, int]) -> str:
     return ", ".join(f"{count} {name}" for name, count in sorted(operations.items()))
 
@@ -277,6 +319,8 @@ def main() -> None:
     ledger_costs()
     print()
     transfer_costs()
+    print()
+    money_in_and_out()
 
 
 if __name__ == "__main__":
