@@ -7,7 +7,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from wallet import identity
 from wallet.api import create_app
 from wallet.models.identity import Credentials, Registered, RegistrationConfirmation, RegistrationRequest, TokenCreated
-from wallet.observability import logger, metrics, tracer
+from wallet.observability import logger, metrics
+from wallet.tracing import tracer
 
 app = create_app(authenticated=False)
 

@@ -17,7 +17,8 @@ from wallet.models.accounts import (
 )
 from wallet.models.base import Page
 from wallet.models.identity import Role
-from wallet.observability import logger, metrics, tracer
+from wallet.observability import logger, metrics
+from wallet.tracing import tracer
 
 app = create_app()
 

@@ -18,7 +18,8 @@ from wallet.models.requests import (
     RequestKind,
 )
 from wallet.models.transfers import Calculation
-from wallet.observability import logger, metrics, tracer
+from wallet.observability import logger, metrics
+from wallet.tracing import tracer
 
 app = create_app()
 RequestId = Annotated[str, Path(alias="requestIdentifier", max_length=64)]

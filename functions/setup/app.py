@@ -20,7 +20,8 @@ from wallet.models.catalog import (
     StoredCommissionRule,
 )
 from wallet.models.identity import Role
-from wallet.observability import logger, metrics, tracer
+from wallet.observability import logger, metrics
+from wallet.tracing import tracer
 
 app = create_app()
 PageSizeQuery = Annotated[PageSize, Query(alias="pageSize")]

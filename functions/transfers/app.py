@@ -26,7 +26,8 @@ from wallet.models.transfers import (
     TransferDone,
     TransferRequest,
 )
-from wallet.observability import logger, metrics, tracer
+from wallet.observability import logger, metrics
+from wallet.tracing import tracer
 
 app = create_app()
 TemplateId = Annotated[str, Path(alias="transferTemplateId", max_length=64)]

@@ -16,7 +16,8 @@ from wallet.models.identity import (
     UserCreated,
     UserListRequest,
 )
-from wallet.observability import logger, metrics, tracer
+from wallet.observability import logger, metrics
+from wallet.tracing import tracer
 
 app = create_app()
 

@@ -1,7 +1,6 @@
-"""Logger, Tracer and Metrics, created once and shared by every function."""
+"""Logger and Metrics, created once and shared by every function (the tracer is in `tracing`)."""
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
