@@ -71,7 +71,7 @@ def validate_coin(coin_serial: str) -> ValidCoin:
 def visible_account(caller: Caller, coin_serial: str, field: str = "coinSerial") -> Item:
     """The account if the caller may see it; someone else's is as absent as an unknown one."""
     item = ledger_store.get_account_item(ledger.customer_account(coin_serial))
-    if item is None or not (caller.is_staff or item["organizationId"] == caller.organization_id):
+    if item is None or not caller.may_see(item["organizationId"]):
         raise NotFound("No such account", details=[{"field": field, "issue": "not found"}])
     return item
 

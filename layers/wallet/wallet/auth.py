@@ -34,9 +34,13 @@ class Caller:
         if self.role not in roles:
             raise Forbidden("This operation needs one of the roles: " + ", ".join(roles))
 
+    def may_see(self, organization_id: str) -> bool:
+        """Staff see everything; a customer only what its organisation owns."""
+        return self.is_staff or organization_id == self.organization_id
+
     def require_owner_or_staff(self, organization_id: str) -> None:
         """Someone else's thing is reported as absent, so its existence is not revealed."""
-        if not self.is_staff and organization_id != self.organization_id:
+        if not self.may_see(organization_id):
             raise NotFound("Not found")
 
 

@@ -61,7 +61,7 @@ class Priced:
 def price(caller: Caller, kind: RequestKind, method: PaymentMethod, coin_serial: str, amount: Decimal) -> Priced:
     key = ledger.customer_account(coin_serial)
     account = ledger_store.read_accounts([key]).get(key)
-    if account is None or not (caller.is_staff or account.item["organizationId"] == caller.organization_id):
+    if account is None or not caller.may_see(account.item["organizationId"]):
         raise NotFound("No such account", details=[{"field": "coinSerial", "issue": "not found"}])
     if account.item["status"] != AccountStatus.ACTIVE.value:
         raise BusinessRuleViolation("The account is not active", code="ACCOUNT_INACTIVE")
