@@ -39,8 +39,15 @@ class SystemAccount(StrEnum):
     TRANSIT = "TRANSIT"
 
 
+CUSTOMER_PREFIX = "COIN#"
+
+
 def customer_account(coin_serial: str) -> str:
-    return f"COIN#{coin_serial}"
+    return f"{CUSTOMER_PREFIX}{coin_serial}"
+
+
+def is_customer_account(account: str) -> bool:
+    return account.startswith(CUSTOMER_PREFIX)
 
 
 def system_account(issuer_id: str, kind: SystemAccount, shard: int) -> str:
@@ -149,7 +156,7 @@ def _check_balanced(posting: Posting) -> None:
 
 
 def _read_customer_accounts(posting: Posting) -> dict[str, AccountState]:
-    keys = [leg.account for leg in posting.legs if leg.account.startswith("COIN#")]
+    keys = [leg.account for leg in posting.legs if is_customer_account(leg.account)]
     return ledger_store.read_accounts(keys) if keys else {}
 
 
@@ -163,7 +170,7 @@ def _writes(posting: Posting, states: dict[str, AccountState], record: dict[str,
     writes = [ledger_store.process_put(record)]
     balances_after: dict[tuple[str, Bucket], Decimal] = {}
     for account, delta in changes.items():
-        if account.startswith("COIN#"):
+        if is_customer_account(account):
             state = states.get(account)
             if state is None:
                 raise NotFound("No such account", details=[{"field": "coinSerial", "issue": "not found"}])
