@@ -87,8 +87,9 @@ def caller(app: APIGatewayRestResolver) -> Caller:
 
 def _field_name(location: tuple[Any, ...]) -> str:
     """('body', 'filter', 'type') -> 'filter.type'; a body that is not JSON at all -> 'body'."""
-    names = [str(part) for part in location[1:] if isinstance(part, str)] if location[:1] == ("body",) else []
-    return ".".join(names) or (str(location[-1]) if location and location[0] != "body" else "body")
+    if location[:1] != ("body",):
+        return str(location[-1]) if location else "body"  # ('query', 'pageSize') -> 'pageSize'
+    return ".".join(str(part) for part in location[1:] if isinstance(part, str)) or "body"
 
 
 def _error_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[Any]:
