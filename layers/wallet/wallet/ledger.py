@@ -81,6 +81,9 @@ class Posting:
     # A conditional write of the request the operation decides (its state still the expected one),
     # made in the same transaction: the money moves only if the decision applies, and once.
     guard: dict[str, Any] | None = None
+    # Writes that ride in the same transaction as the money (events, audit entries, limit counters,
+    # refunded totals), each built by its own module; a failed condition on one refuses the posting.
+    companions: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -206,6 +209,7 @@ def _writes(posting: Posting, states: dict[str, AccountState], record: dict[str,
         writes.append(ledger_store.entry_put(entry))
     if posting.guard:
         writes.append(posting.guard)
+    writes.extend(posting.companions)
     return writes
 
 
@@ -228,7 +232,8 @@ def _classify(error: ClientError, posting: Posting) -> str:
         return "retry"  # no reasons given: nothing was written, the record's guard makes a retry safe
     if codes[0] == "ConditionalCheckFailed":
         return "posted"
-    if posting.guard and codes[-1] == "ConditionalCheckFailed":
+    guard_index = len(codes) - len(posting.companions) - 1
+    if posting.guard and codes[guard_index] == "ConditionalCheckFailed":
         raise WrongState("The request is no longer in the state this decision needs")
     return "retry" if RETRYABLE_CODES & set(codes) else "fail"
 
