@@ -1,7 +1,6 @@
 """The ledger under concurrency, injected failures and random sequences of postings."""
 
 import contextlib
-import threading
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -28,33 +27,6 @@ def _spend(world: LedgerWorld, serial: str, amount: Decimal, process_id: str) ->
     destination = world.issuer_account("EUR", SystemAccount.TRANSIT, process_id)
     legs = (Leg(ledger.customer_account(serial), -amount), Leg(destination, amount))
     return ledger.post(Posting(process_id, "SPEND", "EUR", legs))
-
-
-def test_twenty_threads_spend_exactly_what_the_balance_allows(world: LedgerWorld) -> None:
-    alice = world.open_account("alice")
-    world.credit(alice, "70.00")  # seven spends of 10.00 fit, thirteen must be refused
-    outcomes: list[str] = []
-
-    def spend(number: int) -> None:
-        while True:
-            try:
-                _spend(world, alice, Decimal(10), f"spend-{number}")
-                outcomes.append("spent")
-            except ledger.InsufficientFunds:
-                outcomes.append("refused")
-            except ledger.Contention:
-                continue  # the client's retry: the same operation, safe to repeat
-            return
-
-    with dynamodb_harness.one_call_at_a_time():
-        threads = [threading.Thread(target=spend, args=(number,)) for number in range(20)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    assert sorted(outcomes) == ["refused"] * 13 + ["spent"] * 7
-    assert world.balance(alice) == (0, 0)
-    assert reconciliation.reconcile().clean
 
 
 FAILURES: dict[str, Callable[[str], Exception]] = {
