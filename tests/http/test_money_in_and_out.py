@@ -253,3 +253,22 @@ def test_the_same_idempotency_key_creates_one_withdrawal(wallet: Wallet) -> None
         "/bank-withdrawals/with-bank", {**body, "amount": "20"}, wallet.customer, headers=dict(headers)
     )
     assert (other.status_code, other.json()["code"]) == (409, "IDEMPOTENCY_KEY_REUSED")
+
+
+@pytest.mark.parametrize(
+    ("path", "token"),
+    [("/bank-top-ups/with-bank", "admin"), ("/bank-top-ups/create-request/with-bank", "customer")],
+    ids=["staff top-up", "top-up request"],
+)
+def test_the_same_idempotency_key_creates_one_top_up(wallet: Wallet, path: str, token: str) -> None:
+    caller = getattr(wallet, token)
+    body = {"coinSerial": wallet.coin, "amount": "10", "bankId": wallet.bank}
+    first = wallet.api.post(path, body, caller, headers={"Idempotency-Key": "top-up-1"})
+    again = wallet.api.post(path, body, caller, headers={"Idempotency-Key": "top-up-1"})
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert first.json()["requestIdentifier"] == again.json()["requestIdentifier"]
+    other = wallet.api.post(path, {**body, "amount": "20"}, caller, headers={"Idempotency-Key": "top-up-1"})
+    assert (other.status_code, other.json()["code"]) == (409, "IDEMPOTENCY_KEY_REUSED")
+    if path == "/bank-top-ups/with-bank":
+        assert wallet.balances() == ("9.50", "0.00")  # credited once
+    assert wallet.reconciles()

@@ -180,3 +180,17 @@ def test_card_numbers_carry_a_valid_luhn_digit() -> None:
         assert len(number) == 16
         assert luhn_check_digit(number[:-1]) == int(number[-1])
     assert luhn_check_digit("7992739871") == 3  # the textbook example
+
+
+def test_the_same_idempotency_key_executes_a_template_once(api: Api, bank: Bank) -> None:
+    template = {"name": "Bob", "paymentToolType": "COIN", "destination": {"coinSerial": bank.bob_coin}}
+    template_id = api.post("/templates/transfer", template, bank.alice).json()["transferTemplateId"]
+    execute, body = f"/templates/transfer/{template_id}/execute", {"sourceCoinSerial": bank.alice_coin, "amount": "1"}
+    first = api.post(execute, body, bank.alice, headers={"Idempotency-Key": "by-template-1"})
+    again = api.post(execute, body, bank.alice, headers={"Idempotency-Key": "by-template-1"})
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert first.json() == again.json()
+    other = api.post(execute, {**body, "amount": "2"}, bank.alice, headers={"Idempotency-Key": "by-template-1"})
+    assert (other.status_code, other.json()["code"]) == (409, "IDEMPOTENCY_KEY_REUSED")
+    assert (bank.balance(bank.alice), bank.balance(bank.bob)) == ("98.89", "1.00")
+    assert bank.reconciles()

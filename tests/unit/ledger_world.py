@@ -3,12 +3,15 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
-from wallet import accounts, catalog, ledger
+from wallet import accounts, catalog, clock, ledger, ledger_store, requests_store
 from wallet.auth import Caller
 from wallet.ledger import Leg, Posting, SystemAccount
 from wallet.models.accounts import NewCoin
 from wallet.models.catalog import Issuer, NewCurrency, NewIssuer
 from wallet.models.identity import OrganizationType, Role
+from wallet.models.requests import HistoryStep, MoneyRequest, PaymentMethod, RequestKind, RequestStatus
+
+STAFF = Caller("staff", "ops@wallet.test", "system", OrganizationType.SYSTEM, Role.SERVICE)
 
 
 @dataclass
@@ -33,6 +36,39 @@ class LedgerWorld:
         value = Decimal(amount)
         legs = (Leg(emission, -value), Leg(ledger.customer_account(serial), value))
         return ledger.post(Posting(process_id, "TEST_CREDIT", currency, legs))
+
+    def pending_request(self, request_id: str, kind: RequestKind, serial: str, amount: str) -> MoneyRequest:
+        """A request whose screening passed, waiting for a decision (no workflow behind it; a
+        withdrawal's hold is posted as create_withdrawal posts it)."""
+        account = ledger_store.get_account_item(ledger.customer_account(serial))
+        assert account is not None
+        now = clock.iso(clock.now())
+        value = Decimal(amount)
+        request = MoneyRequest(
+            request_identifier=request_id,
+            kind=kind,
+            payment_method=PaymentMethod.BANK,
+            status=RequestStatus.PENDING,
+            coin_serial=serial,
+            currency=account["currency"],
+            amount=value,
+            commission=Decimal(0),
+            total_amount=value,
+            bank_id="bank-1",
+            organization_id=account["organizationId"],
+            issuer_id=account["issuerId"],
+            created_at=now,
+            updated_at=now,
+            history=[HistoryStep(status=RequestStatus.PENDING, at=now)],
+        )
+        creation = requests_store.creation(request, fingerprint="-")
+        if kind == RequestKind.TOP_UP:
+            requests_store.write(creation)
+            return request
+        key = ledger.customer_account(serial)
+        hold = (Leg(key, -value), Leg(key, value, ledger.Bucket.HELD))
+        ledger.post(Posting(f"{request_id}:HOLD", "WITHDRAWAL_HOLD", request.currency, hold, guard=creation))
+        return request
 
     def balance(self, serial: str) -> tuple[Decimal, Decimal]:
         return ledger.balance_of([ledger.customer_account(serial)])

@@ -1,0 +1,223 @@
+"""Each money guarantee with the test that fails without it: races run as chosen interleavings of
+DynamoDB calls (tests/unit/dynamodb_harness.py), so every one is deterministic."""
+
+from decimal import Decimal
+
+import pytest
+
+from local.aws import EmbeddedAws
+from local.lambdas import LocalLambdas
+from tests.unit.dynamodb_harness import Interleaving, scripted, seeded
+from tests.unit.ledger_world import STAFF, LedgerWorld, build_world
+from wallet import catalog, ledger, ledger_store, payments, reconciliation, requests_store, transfers
+from wallet.errors import Conflict
+from wallet.idempotency import fingerprint
+from wallet.ledger import Leg, Posting, SystemAccount, WrongState
+from wallet.models.catalog import CommissionRule, NewBank, OperationType
+from wallet.models.requests import BankTopUp, BankWithdrawal, RequestKind, RequestStatus
+
+
+@pytest.fixture
+def world_parameters() -> dict[str, str]:
+    return {"DecisionTimeoutSeconds": "600"}  # a withdrawal started here waits: nothing decides behind the test
+
+
+@pytest.fixture
+def world(embedded_aws: EmbeddedAws) -> LedgerWorld:
+    return build_world()
+
+
+def _spend(world: LedgerWorld, serial: str, amount: str, process_id: str) -> ledger.Posted:
+    transit = world.issuer_account("EUR", SystemAccount.TRANSIT, process_id)
+    value = Decimal(amount)
+    legs = (Leg(ledger.customer_account(serial), -value), Leg(transit, value))
+    return ledger.post(Posting(process_id, "SPEND", "EUR", legs))
+
+
+# --- the customer-account version guard ---
+
+
+def test_a_stale_read_that_could_cover_the_debit_is_read_again_not_written_over(world: LedgerWorld) -> None:
+    alice, bob = world.open_account("alice"), world.open_account("bob")
+    world.credit(alice, "10.00")
+    stale = ledger_store.read_accounts([ledger.customer_account(alice), ledger.customer_account(bob)])
+    _spend(world, alice, "8.00", "spend-1")  # written after our read: 2.00 left
+    legs = (Leg(ledger.customer_account(alice), Decimal(-5)), Leg(ledger.customer_account(bob), Decimal(5)))
+    with pytest.raises(ledger.InsufficientFunds):  # the stale 10.00 would cover it; the fresh 2.00 does not
+        ledger.post(Posting("t-1", "TRANSFER", "EUR", legs), accounts=stale)
+    assert (world.balance(alice), world.balance(bob)) == ((Decimal("2.00"), 0), (0, 0))
+    assert reconciliation.reconcile().clean
+
+
+def test_two_spends_that_both_read_before_either_writes_spend_once(world: LedgerWorld) -> None:
+    alice = world.open_account("alice")
+    world.credit(alice, "10.00")
+    race = Interleaving(scripted("first", "second"))  # both read 10.00, then the first writes
+    outcomes = race.run(
+        {"first": lambda: _spend(world, alice, "6.00", "s-1"), "second": lambda: _spend(world, alice, "6.00", "s-2")}
+    )
+    assert race.trace[:3] == [("first", "BatchGetItem"), ("second", "BatchGetItem"), ("first", "TransactWriteItems")]
+    assert not outcomes["first"].value().replayed
+    assert isinstance(outcomes["second"].error, ledger.InsufficientFunds)
+    assert world.balance(alice) == (Decimal("4.00"), 0)
+    assert reconciliation.reconcile().clean
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_twenty_interleaved_spends_spend_exactly_what_the_balance_allows(world: LedgerWorld, seed: int) -> None:
+    alice = world.open_account("alice")
+    world.credit(alice, "70.00")  # seven spends of 10.00 fit, thirteen must be refused
+
+    def spend(number: int) -> str:
+        while True:
+            try:
+                _spend(world, alice, "10.00", f"spend-{number}")
+                return "spent"
+            except ledger.InsufficientFunds:
+                return "refused"
+            except ledger.Contention:
+                continue  # the client's retry: the same operation, safe to repeat
+
+    race = Interleaving(seeded(seed))
+    outcomes = race.run({f"spend-{number}": lambda number=number: spend(number) for number in range(20)})
+    assert sorted(outcome.value() for outcome in outcomes.values()) == ["refused"] * 13 + ["spent"] * 7
+    assert world.balance(alice) == (0, 0)
+    assert reconciliation.reconcile().clean
+
+
+# --- the request-state condition ---
+
+
+def _decision(request_id: str, action: str) -> RequestStatus:
+    if action == "expire":
+        return payments.expire(request_id)
+    return payments.decide(STAFF, RequestKind.TOP_UP, request_id, action == "accept", None).status
+
+
+@pytest.mark.parametrize(
+    ("first", "second"), [("accept", "decline"), ("decline", "accept"), ("accept", "expire"), ("expire", "accept")]
+)
+def test_a_top_up_decided_from_a_stale_copy_is_refused(world: LedgerWorld, first: str, second: str) -> None:
+    alice = world.open_account("alice")
+    request = world.pending_request("top-up-1", RequestKind.TOP_UP, alice, "20.00")
+    race = Interleaving(scripted(first, second))  # both read the request PENDING, then the first decides
+    decisions = {name: lambda name=name: _decision(request.request_identifier, name) for name in (first, second)}
+    outcomes = race.run(decisions)
+    assert race.trace[:2] == [(first, "GetItem"), (second, "GetItem")]
+    decided = outcomes[first].value()
+    if second == "expire":
+        assert outcomes[second].value() == decided  # the expiry finds the decision that won
+    else:
+        assert isinstance(outcomes[second].error, WrongState)
+    stored = requests_store.get(request.request_identifier)
+    assert stored is not None
+    assert stored[0].status == decided
+    assert [step.status for step in stored[0].history] == [RequestStatus.PENDING, decided]
+    credited = Decimal("20.00") if decided == RequestStatus.ACCEPTED else 0
+    assert world.balance(alice) == (credited, 0)
+    assert reconciliation.reconcile().clean
+
+
+# --- idempotency keys: one effect per key and organisation ---
+
+
+class Money:
+    """A bank, and customers of two organisations with funded euro accounts."""
+
+    def __init__(self, world: LedgerWorld):
+        self.world = world
+        self.bank = catalog.add_bank(NewBank(name="B", bic="DEUTDEFF", swift="DEUTDEFFXXX", country="DE")).bank_id
+        self.coins = {name: world.open_account(name) for name in ("alice", "bob", "carol")}
+        for serial in self.coins.values():
+            world.credit(serial, "100.00")
+
+    def top_up(self, owner: str, amount: str, key: str | None) -> str:
+        body = BankTopUp.model_validate({"coinSerial": self.coins[owner], "amount": amount, "bankId": self.bank})
+        return payments.top_up_at_once(STAFF, body, key).request_identifier
+
+    def withdraw(self, owner: str, amount: str, key: str | None) -> str:
+        body = BankWithdrawal.model_validate(
+            {
+                "coinSerial": self.coins[owner],
+                "amount": amount,
+                "bankId": self.bank,
+                "accountNumber": "DE8937040044",
+                "recipientName": owner,
+            }
+        )
+        return payments.create_withdrawal(self.world.customer(owner), body, key).request_identifier
+
+    def transfer(self, owner: str, to: str, amount: str, key: str | None) -> str:
+        caller = self.world.customer(owner)
+        prepared = transfers.prepare(caller, self.coins[owner], self.coins[to], Decimal(amount))
+        digest = fingerprint("transfer", owner, to, amount)
+        return transfers.execute(caller, prepared, idempotency_key=key, fingerprint=digest).business_process_id
+
+    def balance(self, owner: str) -> tuple[Decimal, Decimal]:
+        return self.world.balance(self.coins[owner])
+
+
+@pytest.fixture
+def money(world: LedgerWorld) -> Money:
+    return Money(world)
+
+
+def test_a_staff_top_up_with_the_same_key_credits_once(money: Money) -> None:
+    first = money.top_up("alice", "5.00", "top-up-1")
+    assert money.top_up("alice", "5.00", "top-up-1") == first
+    assert money.balance("alice") == (Decimal("105.00"), 0)
+    with pytest.raises(Conflict, match="Idempotency-Key"):
+        money.top_up("alice", "6.00", "top-up-1")
+    assert money.top_up("alice", "5.00", None) != money.top_up("alice", "5.00", None)  # no key: two top-ups
+    assert money.balance("alice") == (Decimal("115.00"), 0)
+    assert reconciliation.reconcile().clean
+
+
+def test_a_withdrawal_with_the_same_key_holds_once(money: Money, lambdas: LocalLambdas) -> None:
+    first = money.withdraw("alice", "5.00", "w-1")
+    assert money.withdraw("alice", "5.00", "w-1") == first
+    with pytest.raises(Conflict, match="Idempotency-Key"):
+        money.withdraw("alice", "6.00", "w-1")
+    assert money.balance("alice") == (Decimal("95.00"), Decimal("5.00"))
+
+
+def test_a_transfer_with_the_same_key_moves_money_once(money: Money) -> None:
+    first = money.transfer("alice", "bob", "5.00", "t-1")
+    assert money.transfer("alice", "bob", "5.00", "t-1") == first
+    with pytest.raises(Conflict, match="Idempotency-Key"):
+        money.transfer("alice", "bob", "6.00", "t-1")
+    assert (money.balance("alice"), money.balance("bob")) == ((Decimal("95.00"), 0), (Decimal("105.00"), 0))
+
+
+def test_the_same_key_from_two_organisations_names_two_operations(money: Money, lambdas: LocalLambdas) -> None:
+    """Keys are each organisation's own: another customer's key never replays, nor refuses, mine."""
+    assert money.transfer("alice", "carol", "1.00", "shared") != money.transfer("bob", "carol", "2.00", "shared")
+    assert money.withdraw("alice", "3.00", "shared") != money.withdraw("bob", "4.00", "shared")
+    assert money.balance("alice") == (Decimal("96.00"), Decimal("3.00"))
+    assert money.balance("bob") == (Decimal("94.00"), Decimal("4.00"))
+    assert money.balance("carol") == (Decimal("103.00"), 0)
+    assert reconciliation.reconcile().clean
+
+
+# --- commission half-up at a tie, through the operations that charge it ---
+
+
+def _commission(world: LedgerWorld, operation: OperationType) -> None:
+    rule = {"operationType": operation, "issuerId": world.issuers["EUR"].id, "percent": "0.5", "fixed": "0"}
+    catalog.set_commission_rule(CommissionRule.model_validate(rule))
+
+
+def test_a_transfer_charges_a_tied_commission_half_up(money: Money) -> None:
+    _commission(money.world, OperationType.TRANSFER)
+    money.transfer("alice", "bob", "1.00", None)  # 0.5% of 1.00 = 0.005: 0.01 half-up, 0.00 half-even
+    assert (money.balance("alice"), money.balance("bob")) == ((Decimal("98.99"), 0), (Decimal("101.00"), 0))
+    assert money.world.system_balance("EUR", SystemAccount.COMMISSION) == Decimal("0.01")
+    assert reconciliation.reconcile().clean
+
+
+def test_a_top_up_charges_a_tied_commission_half_up(money: Money) -> None:
+    _commission(money.world, OperationType.BANK_TOP_UP)
+    money.top_up("alice", "1.00", None)  # 0.005 of commission: 0.99 arrives
+    assert money.balance("alice") == (Decimal("100.99"), 0)
+    assert money.world.system_balance("EUR", SystemAccount.COMMISSION) == Decimal("0.01")
+    assert reconciliation.reconcile().clean
