@@ -4,6 +4,7 @@ PYTHON ?= $(shell for candidate in python3.12 $(HOME)/.pyenv/versions/3.12*/bin/
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_WORKERS ?= auto
 
 .PHONY: run test lint bench clean
 
@@ -17,8 +18,9 @@ $(STAMP): requirements-dev.txt layers/wallet/requirements.txt
 run: $(STAMP)
 	$(BIN)/python -m local
 
+# One worker per core, each with its own embedded world; tests sharing a module-scoped build stay on one worker.
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

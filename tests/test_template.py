@@ -55,6 +55,7 @@ def sam_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("sam_build")
 def test_sam_build_packs_every_function_and_the_layer(sam_build: Path) -> None:
     for name, function in TEMPLATE.functions().items():
         module_file = function.handler.rpartition(".")[0] + ".py"
@@ -65,6 +66,7 @@ def test_sam_build_packs_every_function_and_the_layer(sam_build: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("sam_build")
 def test_native_libraries_match_the_functions_architecture(sam_build: Path) -> None:
     """sam build was seen packing x86-64 binaries for arm64; check every shared object's ELF machine."""
     [architecture] = TEMPLATE.body["Globals"]["Function"]["Architectures"]
