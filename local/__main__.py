@@ -4,6 +4,7 @@ import os
 
 from local.aws import EmbeddedAws
 from local.lambdas import LocalLambdas
+from local.rules import ExecutionRules
 from local.server import OUTBOX_PATH, LocalApi
 from local.template import Template
 
@@ -23,6 +24,7 @@ def main() -> None:
     ).start()
     lambdas = LocalLambdas(aws)
     lambdas.invoke("BootstrapFunction", {})  # what the stack's custom resource does at deployment
+    rules = ExecutionRules(lambdas).start()
     server = LocalApi(("127.0.0.1", port), lambdas)
     print(f"Wallet API on http://127.0.0.1:{port} (AWS embedded: moto, no account needed)")
     print(f"Administrator: {admin_login} / {admin_password} (WALLET_ADMIN_LOGIN, WALLET_ADMIN_PASSWORD)")
@@ -33,6 +35,7 @@ def main() -> None:
         pass
     finally:
         server.server_close()
+        rules.stop()
         aws.stop()
 
 

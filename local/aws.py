@@ -76,6 +76,7 @@ class EmbeddedAws:
     def _provision(self) -> None:
         self.references = {
             "AWS::Region": REGION,
+            "AWS::Partition": "aws",
             "AWS::AccountId": ACCOUNT_ID,
             "AWS::URLSuffix": "amazonaws.com",
             "AWS::StackName": "wallet-local",

@@ -93,6 +93,15 @@ class Template:
             found[name] = Function(name, ROOT / props["CodeUri"], props["Handler"], environment, routes, layers)
         return found
 
+    def event_rules(self) -> list[tuple[str, dict[str, Any]]]:
+        """(function, event pattern) for each EventBridge rule a function's Events declare."""
+        return [
+            (name, event["Properties"]["Pattern"])
+            for name, props in self.resources_of("AWS::Serverless::Function").items()
+            for event in props.get("Events", {}).values()
+            if event["Type"] == "EventBridgeRule"
+        ]
+
     def routes(self) -> list[Route]:
         return [route for function in self.functions().values() for route in function.routes]
 

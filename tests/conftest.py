@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities import parameters
 
 from local.aws import EmbeddedAws
 from local.lambdas import LocalLambdas
+from local.rules import ExecutionRules
 from local.server import LocalApi
 from local.template import Template
 from wallet import aws, config
@@ -65,7 +66,9 @@ def embedded_aws(world_parameters: dict[str, str]) -> Iterator[EmbeddedAws]:
 def lambdas(embedded_aws: EmbeddedAws) -> Iterator[LocalLambdas]:
     runtime = LocalLambdas(embedded_aws)
     runtime.invoke("BootstrapFunction", {})
+    rules = ExecutionRules(runtime).start()
     yield runtime
+    rules.stop()
     runtime.close()
 
 

@@ -1,25 +1,32 @@
-"""The approval workflow's own steps, called by the state machine in statemachines/approval.asl.json."""
+"""The approval workflow's own steps, called by the state machine in statemachines/approval.asl.json, and its
+safety net: the rule on executions that end FAILED, TIMED_OUT or ABORTED."""
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wallet import payments
-from wallet.models.requests import WorkflowStep, WorkflowTask
+from wallet import payments, screening
+from wallet.models.requests import ExecutionEnded, RequestStatus, WorkflowStep, WorkflowTask
 from wallet.observability import logger
 
 
 @logger.inject_lambda_context
-@event_parser(model=WorkflowTask)
-def lambda_handler(task: WorkflowTask, context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if "detail-type" in event:
+        return _execution_ended(parse(event=event, model=ExecutionEnded))
+    return _step(parse(event=event, model=WorkflowTask))
+
+
+def _step(task: WorkflowTask) -> dict[str, Any]:
     request_id = task.request_identifier
     logger.append_keys(requestIdentifier=request_id, step=task.step.value)
+    status: RequestStatus
     match task.step:
         case WorkflowStep.AWAIT_DECISION:
             status = payments.await_decision(request_id, task.task_token or "")
         case WorkflowStep.DECLINE_BY_SCREENING:
-            status = payments.decline_by_screening(request_id, task.reason or "Declined by screening")
+            status = payments.decline_by_screening(request_id, screening.decline_reason(task.verdict))
         case WorkflowStep.EXPIRE:
             status = payments.expire(request_id)
         case WorkflowStep.FAIL_SAFE:
@@ -27,4 +34,13 @@ def lambda_handler(task: WorkflowTask, context: LambdaContext) -> dict[str, Any]
             status = payments.fail_safe(request_id, f"A step of the approval failed ({error})")
         case WorkflowStep.ANNOUNCE:
             return {"event": payments.announce(request_id)}
+    return {"status": status.value}
+
+
+def _execution_ended(event: ExecutionEnded) -> dict[str, Any]:
+    """No execution may leave its request SCREENING or PENDING with money held; any number of deliveries
+    decline it once (a request already final stays as it is)."""
+    execution = event.detail
+    logger.warning("Approval workflow ended unfinished", extra={"execution": execution.execution_arn})
+    status = payments.fail_safe(execution.name, f"The approval workflow ended {execution.status}")
     return {"status": status.value}

@@ -1,9 +1,13 @@
 """The approval workflow through every branch, on moto's Step Functions with our real handlers."""
 
+import json
 import time
 from decimal import Decimal
+from typing import Any
 
+import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from local.lambdas import LocalLambdas
 from tests.unit.ledger_world import LedgerWorld, build_world
@@ -141,3 +145,122 @@ def test_a_step_that_fails_once_is_retried_and_the_flow_goes_on(
     payments.decide(STAFF, RequestKind.TOP_UP, request_id, True, None)
     assert flows.world.balance(flows.coin) == (Decimal(120), 0)
     assert [status for status, _ in flows.history(request_id)] == ["SCREENING", "PENDING", "ACCEPTED"]
+
+
+class _Answer:
+    """A screening function's answer exactly as given, whatever its shape."""
+
+    def __init__(self, answer: dict[str, object]):
+        self.answer = answer
+
+    def model_dump(self, **_: object) -> dict[str, object]:
+        return self.answer
+
+
+@pytest.mark.parametrize(
+    "answer", [{"cleared": "false"}, {"cleared": "true"}, {"reason": "no verdict"}, {"cleared": None}, {"cleared": 1}]
+)
+def test_a_screening_answer_that_is_not_a_boolean_true_declines_and_releases_the_hold(
+    flows: Requests, monkeypatch: pytest.MonkeyPatch, answer: dict[str, object]
+) -> None:
+    monkeypatch.setattr(screening, "aml_check", lambda subject: _Answer(answer))
+    request_id = flows.withdraw("30")
+    assert flows.status(request_id, leaving=(RequestStatus.SCREENING,)) == RequestStatus.DECLINED
+    expected_reason = answer.get("reason", "Declined by screening: no clear answer")
+    assert flows.history(request_id)[-1] == ("DECLINED", expected_reason)
+    assert flows.world.balance(flows.coin) == (Decimal(100), 0)
+    assert reconciliation.reconcile().clean
+
+
+def _ended(request_id: str, status: str) -> dict[str, Any]:
+    """Step Functions' status-change event as the template's rule delivers it."""
+    return {
+        "version": "0",
+        "id": "1",
+        "detail-type": "Step Functions Execution Status Change",
+        "source": "aws.states",
+        "account": "123456789012",
+        "time": "2026-01-01T00:00:00Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {"executionArn": "x", "stateMachineArn": "y", "name": request_id, "status": status},
+    }
+
+
+def _stop_execution(request_id: str) -> None:
+    client = boto3.client("stepfunctions")
+    [machine] = client.list_state_machines()["stateMachines"]
+    arn = machine["stateMachineArn"].replace(":stateMachine:", ":execution:") + f":{request_id}"
+    client.stop_execution(executionArn=arn, error="Operator", cause="stopped by hand")
+
+
+def test_an_execution_that_ends_unfinished_declines_its_request_and_releases_the_hold_once(
+    flows: Requests, lambdas: LocalLambdas, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+
+    def unavailable(subject: object) -> object:
+        calls.append("aml")
+        raise ConnectionError("AML service unavailable")
+
+    monkeypatch.setattr(screening, "aml_check", unavailable)
+    request_id = flows.withdraw("30")
+    deadline = time.monotonic() + 10
+    while not calls and time.monotonic() < deadline:
+        time.sleep(0.02)
+    # Stopped between retries (moto cannot stop an execution waiting on a task token): ABORTED, and the
+    # template's rule on ended executions runs the fail-safe.
+    _stop_execution(request_id)
+    assert flows.status(request_id, leaving=(RequestStatus.SCREENING,)) == RequestStatus.DECLINED
+    assert flows.history(request_id)[-1] == ("DECLINED", "The approval workflow ended ABORTED")
+    # EventBridge delivers at least once: the same event again changes nothing.
+    assert lambdas.invoke("WorkflowFunction", _ended(request_id, "FAILED")) == {"status": "DECLINED"}
+    assert [status for status, _ in flows.history(request_id)] == ["SCREENING", "DECLINED"]
+    assert flows.world.balance(flows.coin) == (Decimal(100), 0)
+    assert reconciliation.reconcile().clean
+
+
+def test_the_safety_net_leaves_a_decided_request_as_it_is(flows: Requests, lambdas: LocalLambdas) -> None:
+    request_id = flows.withdraw("30")
+    assert flows.status(request_id, leaving=(RequestStatus.SCREENING,)) == RequestStatus.PENDING
+    payments.decide(STAFF, RequestKind.WITHDRAWAL, request_id, True, None)
+    assert lambdas.invoke("WorkflowFunction", _ended(request_id, "TIMED_OUT")) == {"status": "ACCEPTED"}
+    assert flows.world.balance(flows.coin) == (Decimal(70), 0)
+
+
+def test_await_decision_throttled_once_still_reaches_pending(flows: Requests) -> None:
+    throttled: list[str] = []
+
+    def throttle_once(context: dict[str, Any], **_: Any) -> None:
+        payload = json.loads(context["local_invocation"].get("Payload") or b"{}")
+        if payload.get("step") == "AWAIT_DECISION" and not throttled:
+            throttled.append(payload["requestIdentifier"])
+            raise ClientError(
+                {
+                    "Error": {"Code": "TooManyRequestsException", "Message": "Rate exceeded"},
+                    "ResponseMetadata": {"HTTPStatusCode": 429, "RequestId": "1"},
+                },
+                "Invoke",
+            )
+
+    events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]
+    events.register_first("before-call.lambda.Invoke", throttle_once)
+    try:
+        request_id = flows.withdraw("30")
+        assert flows.status(request_id, leaving=(RequestStatus.SCREENING,)) == RequestStatus.PENDING
+    finally:
+        events.unregister("before-call.lambda.Invoke", throttle_once)
+    assert throttled == [request_id]
+    payments.decide(STAFF, RequestKind.WITHDRAWAL, request_id, True, None)
+    assert flows.world.balance(flows.coin) == (Decimal(70), 0)
+
+
+def test_a_retried_await_decision_only_replaces_the_token(flows: Requests) -> None:
+    request_id = flows.withdraw("30")
+    assert flows.status(request_id, leaving=(RequestStatus.SCREENING,)) == RequestStatus.PENDING
+    history = flows.history(request_id)
+    assert payments.await_decision(request_id, "second-token") == RequestStatus.PENDING
+    found = requests_store.get(request_id)
+    assert found
+    assert found[1]["taskToken"] == "second-token"
+    assert flows.history(request_id) == history

@@ -280,8 +280,17 @@ def _posting(request: MoneyRequest, new: RequestStatus, guard: dict[str, object]
 
 
 def await_decision(request_id: str, task_token: str) -> RequestStatus:
-    """Screening passed: the request waits for a decision, the workflow on this token."""
-    _existing(request_id)
+    """Screening passed: the request waits for a decision, the workflow on this token. Idempotent: a retried
+    step (Lambda throttled, say) finds the request PENDING already and only replaces the token it waits on."""
+    request, _ = _existing(request_id)
+    if request.status == RequestStatus.PENDING:
+        try:
+            requests_store.write(requests_store.new_task_token(request_id, task_token))
+            return RequestStatus.PENDING
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            return _existing(request_id)[0].status  # decided meanwhile: the decision stands
     now = clock.iso(clock.now())
     guard = requests_store.transition(
         request_id, RequestStatus.SCREENING, RequestStatus.PENDING, now, taskToken=task_token

@@ -52,6 +52,20 @@ def transition(
     }
 
 
+def new_task_token(request_id: str, task_token: str) -> dict[str, Any]:
+    """A TransactWriteItems element: a request still PENDING waits on this token instead (nothing else changes)."""
+    return {
+        "Update": {
+            "TableName": _table(),
+            "Key": _key(request_id),
+            "UpdateExpression": "SET taskToken = :token",
+            "ConditionExpression": "#status = :pending",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {":token": task_token, ":pending": RequestStatus.PENDING.value},
+        }
+    }
+
+
 def write(element: dict[str, Any]) -> None:
     """One request write on its own (no money moves with it), its condition still checked."""
     dynamodb().transact_write_items(TransactItems=[element])

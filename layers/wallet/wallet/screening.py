@@ -3,6 +3,8 @@
 Each runs as its own function behind a small contract (a ScreeningSubject in, a ScreeningResult
 out), so a real AML service or payment provider replaces the function, not the workflow."""
 
+from typing import Any
+
 from wallet.config import settings
 from wallet.models.requests import ScreeningResult, ScreeningSubject
 
@@ -24,3 +26,11 @@ def card_provider(subject: ScreeningSubject) -> ScreeningResult:
     if subject.amount > limit:
         return ScreeningResult(cleared=False, reason=f"Card provider: amount over the limit of {limit}")
     return ScreeningResult(cleared=True)
+
+
+def decline_reason(verdict: Any) -> str:
+    """Why a request was declined, from a screening answer that was not a clear pass, whatever its shape."""
+    reason = verdict.get("reason") if isinstance(verdict, dict) else None
+    if isinstance(reason, str) and reason:
+        return reason[:500]
+    return "Declined by screening: no clear answer"

@@ -1,8 +1,9 @@
 """Money in and out: top-up and withdrawal requests, their decisions and their history."""
 
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import Field
 
 from wallet.models.accounts import CoinSerial
@@ -123,5 +124,21 @@ class WorkflowTask(CamelModel):
     step: WorkflowStep
     request_identifier: str
     task_token: str | None = None
-    reason: str | None = None
+    # A screening function's answer exactly as it came: the workflow declines on anything but a clear pass.
+    verdict: Any = None
     failure: dict[str, str] | None = None
+
+
+class ExecutionStatusChange(CamelModel):
+    """The detail of Step Functions' "Execution Status Change" event; executions are named after their request."""
+
+    execution_arn: str
+    state_machine_arn: str
+    name: str
+    status: str
+
+
+class ExecutionEnded(EventBridgeModel):
+    """The approval workflow's execution ended FAILED, TIMED_OUT or ABORTED (the template's rule)."""
+
+    detail: ExecutionStatusChange

@@ -1,0 +1,86 @@
+"""EventBridge rules on Step Functions executions, delivered as AWS would: moto's Step Functions emits no
+"Execution Status Change" events, so a watcher reads ended executions and hands each status change that a
+template rule's pattern matches to that rule's function, once."""
+
+import json
+import threading
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from moto.events.models import EventPattern
+
+from local.aws import ACCOUNT_ID, REGION
+from local.lambdas import LocalLambdas
+from local.template import resolve
+
+DETAIL_TYPE = "Step Functions Execution Status Change"
+
+
+class ExecutionRules:
+    def __init__(self, lambdas: LocalLambdas, poll_seconds: float = 0.1):
+        self.lambdas = lambdas
+        references = lambdas.aws.references
+        self.rules = [
+            (EventPattern.load(json.dumps(resolve(pattern, references))), function)
+            for function, pattern in lambdas.aws.template.event_rules()
+        ]
+        self.poll_seconds = poll_seconds
+        self._delivered: set[tuple[str, str]] = set()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="local-execution-rules", daemon=True)
+
+    def start(self) -> "ExecutionRules":
+        if self.rules:
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def deliver_ended(self) -> None:
+        """Every ended execution's status change, to the rules that match it; each change once."""
+        client = boto3.client("stepfunctions")
+        for machine in client.list_state_machines()["stateMachines"]:
+            for execution in client.list_executions(stateMachineArn=machine["stateMachineArn"])["executions"]:
+                change = (execution["executionArn"], execution["status"])
+                if execution["status"] == "RUNNING" or change in self._delivered:
+                    continue
+                self._delivered.add(change)
+                event = _status_change(dict(execution))
+                for pattern, function in self.rules:
+                    if pattern.matches_event(event):  # type: ignore[arg-type]
+                        self.lambdas.invoke(function, event)
+
+    def _watch(self) -> None:
+        while not self._stopped.wait(self.poll_seconds):
+            try:
+                self.deliver_ended()
+            except RuntimeError:  # the runtime closed under us: the world is ending
+                return
+
+
+def _status_change(execution: dict[str, Any]) -> dict[str, Any]:
+    """The event as EventBridge delivers it to a rule's target."""
+    stopped = execution.get("stopDate") or datetime.now(UTC)
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": DETAIL_TYPE,
+        "source": "aws.states",
+        "account": ACCOUNT_ID,
+        "time": stopped.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "region": REGION,
+        "resources": [execution["executionArn"]],
+        "detail": {
+            "executionArn": execution["executionArn"],
+            "stateMachineArn": execution["stateMachineArn"],
+            "name": execution["name"],
+            "status": execution["status"],
+            "startDate": int(execution["startDate"].timestamp() * 1000),
+            "stopDate": int(stopped.timestamp() * 1000),
+        },
+    }
