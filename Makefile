@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_WORKERS ?= auto
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench soak mutation clean
 
 $(STAMP): requirements-dev.txt layers/wallet/requirements.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.12 is needed (the Lambda runtime's version)"; exit 1; }
@@ -30,5 +30,25 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
+# The exploring state machine at length: SOAK_EXAMPLES runs of 40 steps from a printed seed
+# (replay one with `make soak SEED=...`); its statistics are printed at the end.
+SOAK_EXAMPLES ?= 200
+soak: $(STAMP)
+	@seed=$${SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}; echo "soak seed: $$seed"; \
+	WALLET_SOAK_EXAMPLES=$(SOAK_EXAMPLES) $(BIN)/python -m pytest -s -p no:cacheprovider \
+		--hypothesis-seed=$$seed tests/unit/test_money_explored.py
+
+# Mutation testing of the money modules (MODULES=ledger for one), one at a time, niced: CPU-heavy.
+MODULES ?= commission money idempotency requests_store ledger_store ledger transfers payments
+mutation: $(STAMP)
+	rm -rf .mutation && mkdir -p .mutation/src
+	git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t .mutation
+	mv .mutation/layers/wallet/wallet .mutation/src/wallet
+	sed -i 's#pythonpath = \[".", "layers/wallet"\]#pythonpath = [".", "src"]#' .mutation/pyproject.toml
+	ln -s ../$(VENV) .mutation/$(VENV)
+	cd .mutation && for module in $(MODULES); do \
+		nice -n 19 $(BIN)/mutmut run --max-children 1 "wallet.$$module.*" || exit 1; done
+	cd .mutation && $(BIN)/mutmut results
+
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .mutation
