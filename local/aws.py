@@ -4,9 +4,12 @@ import contextlib
 import os
 import secrets
 import uuid
+from functools import cache
 from typing import Any
 
 import boto3
+import botocore.session
+from botocore.loaders import Loader, create_loader
 from moto import mock_aws
 
 from local.outbox import Outbox
@@ -22,6 +25,13 @@ TABLE_PROPERTIES = (
     "BillingMode",
     "StreamSpecification",
 )
+
+
+@cache
+def _service_descriptions() -> Loader:
+    """botocore's reader of its service descriptions, shared by every world of a process: each new session
+    would otherwise search for and parse the same JSON files again (a tenth of a test's time)."""
+    return create_loader()
 
 
 class EmbeddedAws:
@@ -51,7 +61,9 @@ class EmbeddedAws:
             AWS_SESSION_TOKEN="testing",
         )
         self._mock.start()
-        boto3.setup_default_session(region_name=REGION)
+        session = botocore.session.get_session()
+        session.register_component("data_loader", _service_descriptions())
+        boto3.setup_default_session(botocore_session=session, region_name=REGION)
         self.outbox.install(boto3.DEFAULT_SESSION)  # type: ignore[arg-type]
         self._provision()
         return self

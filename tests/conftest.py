@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import requests
+from argon2 import PasswordHasher, profiles
 from aws_lambda_powertools.utilities import parameters
 
 from local.aws import EmbeddedAws
@@ -14,9 +15,10 @@ from local.lambdas import LocalLambdas
 from local.rules import ExecutionRules
 from local.server import LocalApi
 from local.template import Template
-from wallet import aws, config
+from wallet import auth, aws, config
 
 ADMIN_LOGIN = "admin@wallet.test"
+PRODUCTION_HASHER = auth._hasher
 ADMIN_PASSWORD = "Admin#Test1"
 TEMPLATE = Template()
 
@@ -25,6 +27,17 @@ TEMPLATE = Template()
 GLOBAL_VARIABLES = TEMPLATE.body["Globals"]["Function"]["Environment"]["Variables"]
 os.environ.update({name: value for name, value in GLOBAL_VARIABLES.items() if isinstance(value, str)})
 os.environ.update(POWERTOOLS_TRACE_DISABLED="true", POWERTOOLS_LOG_LEVEL="WARNING", POWERTOOLS_METRICS_DISABLED="true")
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2id at argon2's own profile for tests: the production cost (~0.2 s of CPU a hash, several per login
+    and sign-up) was most of an HTTP test's time. test_auth holds the production parameters."""
+    monkeypatch.setattr(auth, "_hasher", _cheapest_hasher)
+
+
+def _cheapest_hasher() -> PasswordHasher:
+    return PasswordHasher.from_parameters(profiles.CHEAPEST)
 
 
 def _forget_cached_clients() -> None:

@@ -4,10 +4,12 @@ import base64
 import json
 from datetime import timedelta
 
+import argon2
 import jwt
 import pytest
 
 from local.aws import EmbeddedAws
+from tests.conftest import PRODUCTION_HASHER
 from wallet import auth, clock
 from wallet.errors import Forbidden, NotFound, Unauthenticated
 from wallet.models.identity import OrganizationType, Role
@@ -82,9 +84,11 @@ def test_other_schemes_are_refused(embedded_aws: EmbeddedAws) -> None:
         auth.caller_from_authorization_header(f"Basic {token}")
 
 
-def test_passwords_are_hashed_with_argon2id() -> None:
+def test_passwords_are_hashed_with_argon2id_at_rfc_9106_cost(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(auth, "_hasher", PRODUCTION_HASHER)
     hashed = auth.hash_password("Secret#2026")
     assert hashed.startswith("$argon2id$")
+    assert argon2.extract_parameters(hashed) == argon2.profiles.RFC_9106_LOW_MEMORY
     assert auth.password_matches(hashed, "Secret#2026")
     assert not auth.password_matches(hashed, "secret#2026")
     assert not auth.password_matches(None, "Secret#2026")
