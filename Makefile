@@ -1,46 +1,56 @@
-# One command to serve, one to test; each installs what it needs into .venv first.
+# One command to serve, one to test; each installs what it needs into .venv first: `make run` only the
+# server's libraries (requirements.txt), the others the tools on top (requirements-dev.txt), both with uv.
 PYTHON ?= $(shell for candidate in python3.12 $(HOME)/.pyenv/versions/3.12*/bin/python3.12 /usr/bin/python3.12; do \
 	"$$candidate" -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null && { echo "$$candidate"; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+UV := $(BIN)/uv
+RUN_STAMP := $(VENV)/.installed-run
+DEV_STAMP := $(VENV)/.installed-dev
 TEST_WORKERS ?= auto
 
 .PHONY: run test lint bench soak mutation clean
 
-$(STAMP): requirements-dev.txt layers/wallet/requirements.txt
+$(UV): requirements-installer.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.12 is needed (the Lambda runtime's version)"; exit 1; }
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements-dev.txt
-	touch $(STAMP)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -r requirements-installer.txt
+	touch $(UV)
 
-run: $(STAMP)
+$(RUN_STAMP): $(UV) requirements.txt layers/wallet/requirements.txt
+	$(UV) pip install --quiet --python $(BIN)/python -r requirements.txt
+	touch $(RUN_STAMP)
+
+$(DEV_STAMP): $(RUN_STAMP) requirements-dev.txt
+	$(UV) pip install --quiet --python $(BIN)/python -r requirements-dev.txt
+	touch $(DEV_STAMP)
+
+run: $(RUN_STAMP)
 	$(BIN)/python -m local
 
-# One worker per core, each with its own embedded world; tests sharing a module-scoped build stay on one worker.
-test: $(STAMP)
+# One worker per core, each with its own embedded worlds; tests sharing a module-scoped build stay on one worker.
+test: $(DEV_STAMP)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/python bench/run.py
 
 # The exploring state machine at length: SOAK_EXAMPLES runs of 40 steps from a printed seed
 # (replay one with `make soak SEED=...`); its statistics are printed at the end.
 SOAK_EXAMPLES ?= 200
-soak: $(STAMP)
+soak: $(DEV_STAMP)
 	@seed=$${SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}; echo "soak seed: $$seed"; \
 	WALLET_SOAK_EXAMPLES=$(SOAK_EXAMPLES) $(BIN)/python -m pytest -s -p no:cacheprovider \
 		--hypothesis-seed=$$seed tests/unit/test_money_explored.py
 
 # Mutation testing of the money modules (MODULES=ledger for one), one at a time, niced: CPU-heavy.
 MODULES ?= commission money idempotency requests_store ledger_store ledger transfers payments
-mutation: $(STAMP)
+mutation: $(DEV_STAMP)
 	rm -rf .mutation && mkdir -p .mutation/src
 	git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t .mutation
 	mv .mutation/layers/wallet/wallet .mutation/src/wallet
