@@ -13,8 +13,8 @@ TEST_WORKERS ?= auto
 
 $(UV): requirements-installer.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.12 is needed (the Lambda runtime's version)"; exit 1; }
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -r requirements-installer.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv --without-pip $(VENV)
+	$(PYTHON) -m pip --python $(BIN)/python install --quiet -r requirements-installer.txt
 	touch $(UV)
 
 $(RUN_STAMP): $(UV) requirements.txt layers/wallet/requirements.txt
