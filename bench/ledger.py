@@ -18,6 +18,7 @@ from botocore.awsrequest import AWSResponse
 
 from local.aws import EmbeddedAws
 from local.template import Template
+from tests.unit.dynamodb_harness import Interleaving, seeded
 from wallet import accounts, aws, catalog, config, ledger
 from wallet.auth import Caller
 from wallet.ledger import Leg, Posting, SystemAccount
@@ -253,3 +254,36 @@ def hot_items(issuer: Issuer, postings: int = 1000, customers: int = 100, transf
     ]
     customer_accounts = {ledger.customer_account(serial) for serial in serials}
     return HotItems(postings, credit_count, transfer_count, customers, postings_per_item, shards, customer_accounts)
+
+
+# --- 3. a hot account ---
+
+
+@dataclass(frozen=True)
+class Burst:
+    payments: int
+    refused: int
+    failed_writes: int  # TransactWriteItems cancelled (the account moved since its read), retried
+    added_calls: list[int]  # per payment, DynamoDB round trips beyond the uncontended read and write
+
+
+def hot_account_burst(issuer: Issuer, payments: int, seed: int = 2026) -> Burst:
+    """`payments` customers each pay 1.00 to one merchant at once; the DynamoDB calls take turns in an order
+    the seed chooses (tests/unit/dynamodb_harness.py), as DynamoDB serves each call atomically."""
+    merchant = issuer.open_account(f"bench-merchant-{payments}")
+    payers = [issuer.open_account(f"bench-payer-{payments}-{index:03d}") for index in range(payments)]
+    for payer in payers:
+        ledger.post(issuer.credit(payer, "10.00", f"bench-burst-funding-{payer}"))
+    race = Interleaving(seeded(seed))
+    outcomes = race.run(
+        {
+            f"pay-{index}": lambda payer=payer, index=index: ledger.post(
+                issuer.transfer(payer, merchant, "1.00", f"bench-burst-{payments}-{index:03d}")
+            )
+            for index, payer in enumerate(payers)
+        }
+    )
+    refused = sum(1 for outcome in outcomes.values() if outcome.error is not None)
+    writes = sum(1 for _, operation in race.trace if operation == "TransactWriteItems")
+    per_payment = Counter(name for name, _ in race.trace)
+    return Burst(payments, refused, writes - (payments - refused), [per_payment[name] - 2 for name in outcomes])

@@ -8,6 +8,7 @@ the busiest item (DynamoDB serves an item's writes one at a time, so that share 
 A transfer is counted the same way through TransfersFunction's handler, and timed in-process on moto against
 the same DynamoDB calls made bare through the layer: only that ratio, the handler's overhead, is read.
 Money in and out is counted through RequestsFunction's handler: top-ups, withdrawal requests and decisions.
+A hot account is counted under bursts of concurrent payments: refusals, failed writes, added round trips.
 To add a benchmark, write a section function that prints its own block and call it from main().
 """
 
@@ -29,6 +30,7 @@ from local.template import Function, Template  # noqa: E402
 
 DEFAULT_RUNS = 7
 TRANSFER_SAMPLES = 50  # rounds of one transfer each way, for the transfer section's medians
+HOT_ACCOUNT_BURSTS = (16, 64, 256)  # concurrent payments to one account
 PAYMENT_SAMPLES = 3  # of each top-up, request and decision, for the money in and out section's counts
 PLACEHOLDER = "bench"  # stands in for the template's unresolved values ({"Ref": ...}, {"Fn::GetAtt": ...})
 
@@ -192,6 +194,26 @@ def ledger_costs() -> None:
     print("A shard's journal entries share its pk in the journal table: that partition takes the shard's share too.")
 
 
+def hot_account(bursts: Sequence[int] = HOT_ACCOUNT_BURSTS) -> None:
+    """Bursts of concurrent payments to one account, each DynamoDB call taking its turn (counts, no timings)."""
+    measured = []
+    for size in bursts:
+        with ledger.embedded_world():
+            measured.append(ledger.hot_account_burst(ledger.Issuer.create(), size))
+    print("Hot account: N customers pay one merchant at once, through the layer; each DynamoDB call takes its turn")
+    print("in a seeded order (tests/unit/dynamodb_harness.py), backoff pauses pass at once. Target: none refused.")
+    print("Added round trips: DynamoDB calls a payment made beyond its uncontended read and write (one failed write")
+    print("costs two: the write, then the read of the account's new version).")
+    header = f"{'N':>4}  {'succeeded':>9}  {'refused':>7}  {'failed writes':>13}  {'added round trips: mean':>23}"
+    print(f"{header}  {'max':>4}")
+    print(f"{'-' * 4}  {'-' * 9}  {'-' * 7}  {'-' * 13}  {'-' * 23}  {'-' * 4}")
+    for burst in measured:
+        print(
+            f"{burst.payments:>4}  {burst.payments - burst.refused:>9}  {burst.refused:>7}  {burst.failed_writes:>13}  "
+            f"{statistics.mean(burst.added_calls):>23.1f}  {max(burst.added_calls):>4}"
+        )
+
+
 def transfer_costs(samples: int = TRANSFER_SAMPLES) -> None:
     """DynamoDB calls per transfer through TransfersFunction's handler, and its in-process time over the same
     calls made bare through the layer."""
@@ -317,6 +339,8 @@ def main() -> None:
     cold_starts(arguments.runs)
     print()
     ledger_costs()
+    print()
+    hot_account()
     print()
     transfer_costs()
     print()

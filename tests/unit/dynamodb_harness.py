@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError, ReadTimeoutError
 
-from wallet import aws
+from wallet import aws, clock
 
 ApiCall = Callable[[str, dict[str, Any]], Any]
 
@@ -65,6 +65,33 @@ def failing_call(number: int, make_error: Callable[[str], Exception], *, after_i
 
 
 # --- deterministic interleavings ---
+
+
+@contextmanager
+def _own_clocks(names: threading.local) -> Iterator[None]:
+    """Each operation of an interleaving has its own clock, moved only by its own pauses (its backoff),
+    which pass at once: only one operation runs at a time, so a real sleep would only stall the others,
+    and a budget in time would depend on the machine's speed. Other threads keep the real clock."""
+    real_monotonic, real_pause = clock.monotonic, clock.pause
+    elapsed: dict[str, float] = {}
+
+    def monotonic() -> float:
+        name = getattr(names, "current", None)
+        return real_monotonic() if name is None else elapsed.get(name, 0.0)
+
+    def pause(seconds: float) -> None:
+        name = getattr(names, "current", None)
+        if name is None:
+            real_pause(seconds)
+        else:
+            elapsed[name] = elapsed.get(name, 0.0) + seconds
+
+    clock.monotonic, clock.pause = monotonic, pause
+    try:
+        yield
+    finally:
+        clock.monotonic, clock.pause = real_monotonic, real_pause
+
 
 # Given the operations waiting at a call (in the order they were declared), the one that goes next.
 Choose = Callable[[list[str]], str]
@@ -118,6 +145,10 @@ class Interleaving:
         self._running: str | None = None
 
     def run(self, operations: dict[str, Callable[[], Any]]) -> dict[str, Outcome]:
+        with _own_clocks(self._names):
+            return self._run(operations)
+
+    def _run(self, operations: dict[str, Callable[[], Any]]) -> dict[str, Outcome]:
         outcomes: dict[str, Outcome] = {}
 
         def body(name: str, operation: Callable[[], Any]) -> None:

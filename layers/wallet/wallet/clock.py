@@ -1,5 +1,6 @@
 """The platform's clock, one place so tests can move time."""
 
+import time
 from datetime import UTC, datetime
 
 
@@ -9,3 +10,12 @@ def now() -> datetime:
 
 def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def monotonic() -> float:
+    """Seconds for measuring how long something took; never goes back."""
+    return time.monotonic()
+
+
+def pause(seconds: float) -> None:
+    time.sleep(seconds)

@@ -7,8 +7,8 @@ where a request is involved. Balances are never written on the strength of an un
 """
 
 import hashlib
+import itertools
 import random
-import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -24,7 +24,11 @@ from wallet.dynamo import cancellation_codes
 from wallet.errors import BusinessRuleViolation, Conflict, NotFound
 from wallet.ledger_store import AccountState
 
-MAX_ATTEMPTS = 8
+# A hot account (a merchant in a sale) is written by one transaction at a time: contenders back off with
+# full jitter and keep trying for a time, not a count, well inside the functions' 10 s timeout.
+RETRY_BUDGET_SECONDS = 6.0
+BACKOFF_BASE_SECONDS = 0.01
+BACKOFF_CAP_SECONDS = 0.5
 RETRYABLE_CODES = {"ConditionalCheckFailed", "TransactionConflict"}
 
 
@@ -109,7 +113,10 @@ class Contention(Conflict):
 def post(posting: Posting, *, accounts: dict[str, AccountState] | None = None) -> Posted:
     """Applies the posting exactly once. `accounts` may carry states the caller just read, saving a read."""
     _check_balanced(posting)
-    for attempt in range(MAX_ATTEMPTS):
+    deadline = clock.monotonic() + RETRY_BUDGET_SECONDS
+    for attempt in itertools.count():
+        if attempt and clock.monotonic() >= deadline:
+            break
         given = accounts is not None and attempt == 0
         states = accounts if accounts is not None and given else _read_customer_accounts(posting)
         created_at = clock.iso(clock.now())
@@ -143,7 +150,8 @@ def post(posting: Posting, *, accounts: dict[str, AccountState] | None = None) -
                 return _replayed(existing)
             if outcome != "retry":
                 raise
-        time.sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311 - jitter, not secrecy
+        backoff = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)
+        clock.pause(random.uniform(0, backoff))  # noqa: S311 - jitter, not secrecy
     raise Contention("The account is being changed by other operations; try again")
 
 
