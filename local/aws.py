@@ -17,6 +17,8 @@ from local.template import Template, resolve
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
+# The parameters an operator must give at deployment (no default in the template): the embedded world's values.
+OPERATOR_PARAMETERS = {"SenderEmail": "no-reply@wallet.local"}
 TABLE_PROPERTIES = (
     "AttributeDefinitions",
     "KeySchema",
@@ -93,8 +95,11 @@ class EmbeddedAws:
             "AWS::URLSuffix": "amazonaws.com",
             "AWS::StackName": "wallet-local",
             **self.template.parameters(),
+            **OPERATOR_PARAMETERS,
             **self.parameter_overrides,
         }
+        if missing := set(self.template.body.get("Parameters", {})) - set(self.references):
+            raise ValueError(f"parameters without a default need a value: {sorted(missing)}")
         for name, props in self.template.resources_of("AWS::DynamoDB::Table").items():
             self.references[name] = self._create_table(name, resolve(props, self.references))
         for name, props in self.template.resources_of("AWS::SecretsManager::Secret").items():
@@ -107,8 +112,7 @@ class EmbeddedAws:
         for name, props in self.template.resources_of("AWS::Serverless::StateMachine").items():
             arn = self._create_state_machine(name, props)
             self.references |= {name: arn, f"{name}.Arn": arn, f"{name}.Name": name}
-        if "SenderEmail" in self.references:
-            boto3.client("ses").verify_email_identity(EmailAddress=self.references["SenderEmail"])
+        boto3.client("ses").verify_email_identity(EmailAddress=self.references["SenderEmail"])
 
     def _create_table(self, name: str, props: dict[str, Any]) -> str:
         table_name = str(props.get("TableName", name))

@@ -19,6 +19,13 @@ from botocore.response import StreamingBody
 from local.aws import ACCOUNT_ID, REGION, EmbeddedAws
 from local.template import Function
 
+_running = threading.local()
+
+
+def running_function() -> str | None:
+    """The function whose handler this thread is running, so its AWS calls can be told apart."""
+    return getattr(_running, "function", None)
+
 
 @dataclass
 class LambdaContext:
@@ -69,7 +76,11 @@ class LocalLambdas:
                 raise RuntimeError("this local Lambda runtime is closed")
             function = self.functions[function_name]
             handler = self._handlers.get(function_name) or self._load(function)
-            return handler(event, LambdaContext(function_name, aws_request_id=str(uuid.uuid4())))
+            caller, _running.function = running_function(), function_name
+            try:
+                return handler(event, LambdaContext(function_name, aws_request_id=str(uuid.uuid4())))
+            finally:
+                _running.function = caller
 
     @staticmethod
     def _remember_invocation(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:

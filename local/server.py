@@ -8,6 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from local.edge import Edge, GatewayError
 from local.lambdas import LocalLambdas
 from local.template import Route
 
@@ -15,7 +16,13 @@ OUTBOX_PATH = "/_local/outbox"
 
 
 def api_gateway_event(
-    route: Route, method: str, url: str, headers: dict[str, str], body: bytes, stage: str
+    route: Route,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    body: bytes,
+    stage: str,
+    authorizer: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The REST API proxy event that `sam local start-api` and API Gateway build."""
     parts = urlsplit(url)
@@ -44,6 +51,7 @@ def api_gateway_event(
             "requestTimeEpoch": int(time.time() * 1000),
             "identity": {"sourceIp": "127.0.0.1", "userAgent": headers.get("User-Agent", "")},
             "protocol": "HTTP/1.1",
+            **({"authorizer": authorizer} if authorizer else {}),
         },
         "body": text or None,
         "isBase64Encoded": is_base64,
@@ -58,6 +66,7 @@ class LocalApi(ThreadingHTTPServer):
         self.lambdas = lambdas
         self.routes = lambdas.aws.template.routes()
         self.stage = lambdas.aws.references.get("Stage", "dev")
+        self.edge = Edge(lambdas, self.stage)
 
     def find_route(self, method: str, path: str) -> Route | None:
         candidates = [route for route in self.routes if route.pattern.match(path)]
@@ -95,12 +104,16 @@ class _RequestHandler(BaseHTTPRequestHandler):
             wanted = parse_qs(urlsplit(self.path).query).get("to", [None])[-1]
             self._send(200, {"Content-Type": "application/json"}, self._outbox(wanted))
             return
+        headers = dict(self.headers.items())
         route = self.server.find_route(self.command, path)
-        if route is None:
-            # API Gateway's own answer for a route it does not know.
-            self._send(403, {"Content-Type": "application/json"}, b'{"message":"Missing Authentication Token"}')
+        try:
+            if route is None:
+                raise GatewayError("MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token")
+            authorizer = self.server.edge.authorize(route, headers, path)
+        except GatewayError as error:
+            self._send(*self.server.edge.response(error))
             return
-        event = api_gateway_event(route, self.command, self.path, dict(self.headers.items()), body, self.server.stage)
+        event = api_gateway_event(route, self.command, self.path, headers, body, self.server.stage, authorizer)
         answer = self.server.lambdas.invoke(route.function, event)
         payload = answer.get("body") or ""
         content = base64.b64decode(payload) if answer.get("isBase64Encoded") else payload.encode()

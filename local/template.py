@@ -41,12 +41,21 @@ class Route:
     method: str
     path: str
     function: str
+    public: bool = False  # `Auth: {Authorizer: NONE}`: the API's default authorizer does not run
 
     @property
     def pattern(self) -> re.Pattern[str]:
         regex = re.sub(r"\{(\w+)\+\}", r"(?P<\1>.+)", self.path)
         regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", regex)
         return re.compile(f"^{regex}$")
+
+
+@dataclass(frozen=True)
+class TokenAuthorizer:
+    function: str
+    header: str
+    validation: re.Pattern[str] | None
+    ttl_seconds: int
 
 
 @dataclass
@@ -66,7 +75,9 @@ class Template:
         self.resources: dict[str, dict[str, Any]] = self.body["Resources"]
 
     def parameters(self) -> dict[str, str]:
-        return {name: str(spec.get("Default", "")) for name, spec in self.body.get("Parameters", {}).items()}
+        """Each parameter's default; one without a default is left out, as the deployer must give it."""
+        declared = self.body.get("Parameters", {}).items()
+        return {name: str(spec["Default"]) for name, spec in declared if "Default" in spec}
 
     def resources_of(self, resource_type: str) -> dict[str, dict[str, Any]]:
         return {
@@ -82,7 +93,12 @@ class Template:
             environment = dict(defaults.get("Environment", {}).get("Variables", {}))
             environment |= props.get("Environment", {}).get("Variables", {})
             routes = [
-                Route(event["Properties"]["Method"].upper(), event["Properties"]["Path"], name)
+                Route(
+                    event["Properties"]["Method"].upper(),
+                    event["Properties"]["Path"],
+                    name,
+                    public=event["Properties"].get("Auth", {}).get("Authorizer") == "NONE",
+                )
                 for event in props.get("Events", {}).values()
                 if event["Type"] == "Api"
             ]
@@ -92,6 +108,29 @@ class Template:
             ]
             found[name] = Function(name, ROOT / props["CodeUri"], props["Handler"], environment, routes, layers)
         return found
+
+    def api(self) -> dict[str, Any]:
+        [api] = self.resources_of("AWS::Serverless::Api").values()
+        return api
+
+    def token_authorizer(self) -> TokenAuthorizer | None:
+        """The API's default authorizer (a Lambda TOKEN authorizer), if it has one."""
+        auth = self.api().get("Auth", {})
+        if "DefaultAuthorizer" not in auth:
+            return None
+        spec = auth["Authorizers"][auth["DefaultAuthorizer"]]
+        identity = spec.get("Identity", {})
+        validation = identity.get("ValidationExpression")
+        return TokenAuthorizer(
+            function=spec["FunctionArn"]["Fn::GetAtt"][0],
+            header=identity.get("Header", "Authorization"),
+            validation=re.compile(validation) if validation else None,
+            ttl_seconds=int(identity.get("ReauthorizeEvery", 300)),
+        )
+
+    def gateway_responses(self) -> dict[str, Any]:
+        responses: dict[str, Any] = self.api().get("GatewayResponses", {})
+        return responses
 
     def event_rules(self) -> list[tuple[str, dict[str, Any]]]:
         """(function, event pattern) for each EventBridge rule a function's Events declare."""
@@ -107,7 +146,7 @@ class Template:
 
 
 def resolve(value: Any, references: dict[str, str]) -> Any:
-    """Evaluates the intrinsic functions local use needs: Ref, GetAtt, Sub and Join."""
+    """Evaluates the intrinsic functions local use needs: Ref, GetAtt, Sub, Join, Select and Split."""
     if isinstance(value, dict) and len(value) == 1:
         ((name, argument),) = value.items()
         if name == "Ref":
@@ -115,7 +154,15 @@ def resolve(value: Any, references: dict[str, str]) -> Any:
         if name == "Fn::GetAtt":
             return references[".".join(argument)]
         if name == "Fn::Sub":
-            return re.sub(r"\$\{([\w:.]+)\}", lambda match: references[match.group(1)], argument)
+            text, variables = (argument, {}) if isinstance(argument, str) else argument
+            known = references | {key: str(resolve(item, references)) for key, item in variables.items()}
+            return re.sub(r"\$\{([\w:.]+)\}", lambda match: known[match.group(1)], text)
+        if name == "Fn::Select":
+            index, items = argument
+            return resolve(items, references)[int(index)]
+        if name == "Fn::Split":
+            separator, text = argument
+            return str(resolve(text, references)).split(separator)
         if name == "Fn::Join":
             separator, parts = argument
             return separator.join(str(resolve(part, references)) for part in parts)

@@ -5,6 +5,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
 import requests
 from argon2 import PasswordHasher, profiles
@@ -16,6 +17,8 @@ from local.rules import ExecutionRules
 from local.server import LocalApi
 from local.template import Template
 from wallet import auth, aws, config
+
+pytest_plugins = ["tests.least_privilege"]
 
 ADMIN_LOGIN = "admin@wallet.test"
 PRODUCTION_HASHER = auth._hasher
@@ -57,6 +60,9 @@ def start_embedded_aws(**parameters: str) -> EmbeddedAws:
         parameters={"AdminLogin": ADMIN_LOGIN, "SystemAccountShards": "4", **parameters},
         secret_values={"AdminPasswordSecret": ADMIN_PASSWORD},
     ).start()
+    from tests.least_privilege import watch  # the plugin pytest loaded (pytest_plugins below)
+
+    watch(boto3.DEFAULT_SESSION)  # type: ignore[arg-type]
     os.environ.update(world.process_environment())
     return world
 

@@ -1,6 +1,8 @@
 """The template is the one source of truth: it must lint, build, and route every handler's paths."""
 
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -77,3 +79,66 @@ def test_native_libraries_match_the_functions_architecture(sam_build: Path) -> N
         header = library.read_bytes()[:20]
         assert header[:4] == b"\x7fELF", library
         assert int.from_bytes(header[18:20], "little") == expected_machine, f"{library.name} is not {architecture}"
+
+
+# The routes anyone may call (../shared/API.md); every other route runs the API's token authorizer first.
+PUBLIC_PATHS = re.compile(r"^/(authorization|registration(/.*)?|password/recovery(/.*)?)$")
+
+
+def test_public_routes_are_exactly_the_contracts_and_each_has_the_stricter_throttle() -> None:
+    api = TEMPLATE.api()
+    assert api["Auth"]["DefaultAuthorizer"], "every route not declared public must run the authorizer"
+    throttled = {(setting["HttpMethod"], setting["ResourcePath"]) for setting in api["MethodSettings"]}
+    for route in TEMPLATE.routes():
+        assert route.public == bool(PUBLIC_PATHS.match(route.path)), f"{route.method} {route.path}"
+        if route.public:
+            # The Stage resource writes "/" inside a path as "~1".
+            setting = (route.method, "/" + route.path.replace("/", "~1"))
+            assert setting in throttled, f"add {setting} to WalletApi's MethodSettings with the public limits"
+
+
+def test_sam_deploy_finds_every_function_authorised_or_declared_public() -> None:
+    """`sam deploy --guided` asks "<function> has no authentication. Is this okay? [y/N]" for each function
+    it finds without Auth, and stops on the default N: it must find none."""
+    from samcli.commands.deploy.auth_utils import auth_per_resource
+    from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
+
+    stacks, _ = SamLocalStackProvider.get_stacks(str(ROOT / "template.yaml"))
+    unauthenticated = [name for name, authorised in auth_per_resource(stacks) if not authorised]
+    assert unauthenticated == []
+
+
+def test_one_api_stage_and_gateway_answers_in_the_error_shape() -> None:
+    api = TEMPLATE.api()
+    assert api["OpenApiVersion"] == "3.0"  # no extra "Stage" stage
+    responses = api["GatewayResponses"]
+    for kind in ("DEFAULT_4XX", "DEFAULT_5XX", "MISSING_AUTHENTICATION_TOKEN", "UNAUTHORIZED", "ACCESS_DENIED"):
+        body = responses[kind]["ResponseTemplates"]["application/json"]
+        shape = json.loads(body.replace("$context.error.messageString", '"m"'))
+        assert set(shape) == {"code", "message", "details"}, kind
+    assert responses["THROTTLED"]["StatusCode"] == "429"
+    assert responses["MISSING_AUTHENTICATION_TOKEN"]["StatusCode"] == "404"
+
+
+def test_sam_deploy_guided_passes_every_prompt_with_its_defaults(tmp_path: Path) -> None:
+    """Enter at every prompt: it must get as far as AWS itself (here: no credentials), never stop on a prompt."""
+    for name in ("template.yaml", "samconfig.toml"):
+        (tmp_path / name).write_text((ROOT / name).read_text())
+    (tmp_path / "statemachines").symlink_to(ROOT / "statemachines")
+    no_aws = {"AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"}
+    no_aws |= {"AWS_EC2_METADATA_DISABLED": "true", "SAM_CLI_TELEMETRY": "0"}
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")} | no_aws
+    result = subprocess.run(
+        [_tool("sam"), "deploy", "--guided"],
+        cwd=tmp_path,
+        input="\n" * 200,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    output = result.stdout + result.stderr
+    assert "Unable to locate credentials" in output, output[-3000:]
+    assert "Security Constraints Not Satisfied" not in output
+    assert "Stack Name [wallet-dev]" in output

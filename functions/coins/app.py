@@ -1,6 +1,7 @@
 """Accounts (coins) and their statements, and the ledger's reconciliation check."""
 
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wallet import accounts, reconciliation
@@ -46,7 +47,10 @@ def statement(request: StatementRequest) -> Page[StatementEntry]:
 @app.get("/ledger/reconciliation", summary="Check the ledger's invariants (administrator)")
 def reconcile() -> Reconciliation:
     caller(app).require(Role.ADMINISTRATOR)
-    return reconciliation.reconcile()
+    report = reconciliation.reconcile()
+    # Alarmed on (ReconciliationAlarm): any difference means money was made or lost somewhere.
+    metrics.add_metric(name="ReconciliationIssues", unit=MetricUnit.Count, value=len(report.issues))
+    return report
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

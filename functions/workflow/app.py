@@ -8,10 +8,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wallet import payments, screening
 from wallet.models.requests import ExecutionEnded, RequestStatus, WorkflowStep, WorkflowTask
-from wallet.observability import logger
+from wallet.observability import logger, metrics
 
 
 @logger.inject_lambda_context
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if "detail-type" in event:
         return _execution_ended(parse(event=event, model=ExecutionEnded))

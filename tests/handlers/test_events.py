@@ -26,6 +26,7 @@ ROUTES = {(route.method, route.path): route.function for route in Template().rou
 FOLDER_FUNCTIONS = {
     "bootstrap": ("BootstrapFunction", "status"),
     "workflow": ("WorkflowFunction", "event"),
+    "authorizer": ("AuthorizerFunction", "policyDocument"),
     "aml_check": ("AmlCheckFunction", "cleared"),
     "card_provider": ("CardProviderFunction", "cleared"),
 }
@@ -92,7 +93,7 @@ AS_CUSTOMER = {
 FUNDED = {"transfers/transfer.json", "transfers/execute-template.json", "requests/withdraw.json"}
 CREDIT = Decimal(100)
 # The HTTP status of an API event; for another event, its answer's value at its folder's key (FOLDER_FUNCTIONS).
-EXPECTED: dict[str, int | str | bool] = {
+EXPECTED: dict[str, int | str | bool | dict[str, Any]] = {
     "auth/authorization.json": 200,
     "auth/registration.json": 202,
     "auth/registration-confirm.json": 201,
@@ -136,6 +137,16 @@ EXPECTED: dict[str, int | str | bool] = {
     "workflow/announce.json": "TopUpAccepted",
     "aml_check/screening-subject.json": True,
     "card_provider/screening-subject.json": True,
+    "authorizer/token.json": {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Action": "execute-api:Invoke",
+                "Effect": "Allow",
+                "Resource": "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/dev/*",
+            }
+        ],
+    },
 }
 
 
@@ -233,6 +244,8 @@ class Client:
             if placeholder in rest:  # ids hold no characters JSON escapes
                 rest = rest.replace(placeholder, str(self.answer(source)[field]))
         event = headers | json.loads(rest)
+        if event.get("authorizationToken") == TOKEN_PLACEHOLDER:  # the authorizer's own event
+            event["authorizationToken"] = f"Bearer {self.admin_token}"
         if event.get("headers", {}).get("Authorization") == TOKEN_PLACEHOLDER:
             event = _with_authorization(event, self.customer_token if name in AS_CUSTOMER else self.admin_token)
         if name in DECISIONS:
