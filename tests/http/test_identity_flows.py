@@ -131,4 +131,5 @@ def test_users_view_pages_with_a_token(api: Api, admin_token: str) -> None:
 
 
 def test_unknown_route_is_refused_like_api_gateway(api: Api, admin_token: str) -> None:
-    assert api.post("/no-such-thing", {}, admin_token).status_code == 403
+    answer = api.post("/no-such-thing", {}, admin_token)  # the template's MISSING_AUTHENTICATION_TOKEN response
+    assert (answer.status_code, answer.json()["code"]) == (404, "NOT_FOUND")
