@@ -52,16 +52,40 @@ def test_amounts_are_parsed_exactly(raw: object, parsed: str) -> None:
     assert str(_Body(amount=raw).amount) == parsed  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("raw", ["0", "-1", "NaN", "Infinity", "1e400", "ten", 0.1, True, None, [1]])
-def test_bad_amounts_are_refused(raw: object) -> None:
-    with pytest.raises(ValueError, match="amount"):
+@pytest.mark.parametrize(
+    ("raw", "issue"),
+    [
+        ("0", "must be greater than zero"),
+        ("-1", "must be greater than zero"),
+        ("NaN", "must be a finite number"),
+        ("Infinity", "must be a finite number"),
+        ("1e400", "must be less than 1000000000000000"),
+        ("1000000000000000", "must be less than 1000000000000000"),
+        ("ten", "must be a decimal number"),
+        (0.1, "must be a decimal number, as a string or a JSON number"),
+        (True, "must be a decimal number, as a string or a JSON number"),
+        (None, "must be a decimal number, as a string or a JSON number"),
+        ([1], "must be a decimal number, as a string or a JSON number"),
+    ],
+)
+def test_bad_amounts_are_refused_with_the_reason(raw: object, issue: str) -> None:
+    """The reason is what the client reads in the 400's details."""
+    with pytest.raises(ValueError, match="amount") as refused:
         _Body(amount=raw)  # type: ignore[arg-type]
+    assert [error["msg"] for error in refused.value.errors()] == [f"Value error, {issue}"]  # type: ignore[attr-defined]
+
+
+def test_the_largest_amount_is_just_below_the_limit() -> None:
+    assert str(_Body(amount="999999999999999.99").amount) == "999999999999999.99"
 
 
 def test_precision_is_the_currencys() -> None:
     assert str(check_precision(Decimal("10.5"), 2)) == "10.50"
     assert str(check_precision(Decimal("10.500"), 2)) == "10.50"
-    with pytest.raises(InvalidInput):
+    assert str(check_precision(Decimal("7"), 0)) == "7"
+    with pytest.raises(InvalidInput) as refused:
         check_precision(Decimal("10.505"), 2)
-    with pytest.raises(InvalidInput):
-        check_precision(Decimal("1.5"), 0)
+    assert refused.value.details == [{"field": "amount", "issue": "has more than the currency's 2 fractional digits"}]
+    with pytest.raises(InvalidInput) as refused:
+        check_precision(Decimal("1.5"), 0, field="limit")
+    assert refused.value.details == [{"field": "limit", "issue": "has more than the currency's 0 fractional digits"}]
