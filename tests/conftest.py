@@ -16,7 +16,7 @@ from local.lambdas import LocalLambdas
 from local.rules import ExecutionRules
 from local.server import LocalApi
 from local.template import Template
-from wallet import auth, aws, config
+from wallet import auth, aws, config, limits
 
 pytest_plugins = ["tests.least_privilege"]
 
@@ -49,6 +49,7 @@ def _forget_cached_clients() -> None:
         if hasattr(client_factory, "cache_clear"):
             client_factory.cache_clear()
     parameters.clear_caches()
+    limits.forget_rules()
 
 
 def start_embedded_aws(**parameters: str) -> EmbeddedAws:

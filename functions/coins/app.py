@@ -1,10 +1,13 @@
 """Accounts (coins) and their statements, and the ledger's reconciliation check."""
 
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wallet import accounts, reconciliation
+from wallet import account_lifecycle, accounts, limits, reconciliation
 from wallet.api import caller, create_app
 from wallet.models.accounts import (
     Coin,
@@ -14,14 +17,17 @@ from wallet.models.accounts import (
     Reconciliation,
     StatementEntry,
     StatementRequest,
+    StatusChange,
     ValidCoin,
 )
 from wallet.models.base import Page
 from wallet.models.identity import Role
+from wallet.models.limits import CoinLimits
 from wallet.observability import logger, metrics
 from wallet.tracing import tracer
 
 app = create_app()
+CoinSerialPath = Annotated[str, Path(alias="coinSerial", max_length=64)]
 
 
 @app.post("/coins", status_code=201, summary="Open an account for the caller's organisation")
@@ -29,14 +35,42 @@ def open_coin(new: NewCoin) -> Coin:
     return accounts.open_coin(caller(app), new)
 
 
-@app.get("/coins", summary="The caller's organisation's accounts with their balances")
-def list_coins() -> Coins:
-    return accounts.list_coins(caller(app))
+@app.get("/coins", summary="The caller's organisation's accounts with their balances; staff name an organisation")
+def list_coins(
+    organization_id: Annotated[str | None, Query(alias="organizationId", max_length=64)] = None,
+) -> Coins:
+    return accounts.list_coins(caller(app), organization_id)
+
+
+@app.post("/coins/<coinSerial>/freeze", summary="Freeze an account: it neither sends nor receives (staff)")
+def freeze(coin_serial: CoinSerialPath, change: StatusChange = StatusChange()) -> Coin:
+    coin = account_lifecycle.freeze(caller(app), coin_serial)
+    logger.info("Froze an account", extra={"coinSerial": coin_serial, "reason": change.reason})
+    return coin
+
+
+@app.post("/coins/<coinSerial>/unfreeze", summary="Unfreeze an account (staff)")
+def unfreeze(coin_serial: CoinSerialPath, change: StatusChange = StatusChange()) -> Coin:
+    coin = account_lifecycle.unfreeze(caller(app), coin_serial)
+    logger.info("Unfroze an account", extra={"coinSerial": coin_serial, "reason": change.reason})
+    return coin
+
+
+@app.post("/coins/<coinSerial>/close", summary="Close an account at zero balance, for good (owner or administrator)")
+def close(coin_serial: CoinSerialPath, change: StatusChange = StatusChange()) -> Coin:
+    coin = account_lifecycle.close(caller(app), coin_serial)
+    logger.info("Closed an account", extra={"coinSerial": coin_serial, "reason": change.reason})
+    return coin
 
 
 @app.post("/coins/validate", summary="Confirm a payee's account: its currency and owner's name")
 def validate_coin(request: CoinValidation) -> ValidCoin:
     return accounts.validate_coin(request.coin_serial)
+
+
+@app.get("/coins/<coinSerial>/limits", summary="The limits on an account and what remains of them (UTC)")
+def coin_limits(coin_serial: CoinSerialPath) -> CoinLimits:
+    return limits.remaining(caller(app), coin_serial)
 
 
 @app.post("/transactions/view", summary="An account's statement, newest first")

@@ -16,6 +16,7 @@ from wallet.models.requests import (
     MoneyRequest,
     RequestAnswer,
     RequestKind,
+    Reversal,
 )
 from wallet.models.transfers import Calculation
 from wallet.observability import logger, metrics
@@ -48,6 +49,13 @@ def accept_top_up(request_id: RequestId, decision: Decision = Decision()) -> Req
 @app.post("/bank-top-ups/<requestIdentifier>/decline", summary="Decline a pending top-up")
 def decline_top_up(request_id: RequestId, decision: Decision = Decision()) -> RequestAnswer:
     return payments.decide(caller(app), RequestKind.TOP_UP, request_id, False, decision.reason)
+
+
+@app.post(
+    "/bank-top-ups/<requestIdentifier>/reverse", summary="Take back a credited top-up with its commission (staff)"
+)
+def reverse_top_up(request_id: RequestId, reversal: Reversal) -> RequestAnswer:
+    return payments.reverse_top_up(caller(app), request_id, reversal.reason)
 
 
 @app.post("/bank-withdrawals/calculate", summary="Commission of a withdrawal; totalAmount is what leaves the account")

@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wallet import catalog
+from wallet import catalog, limits
 from wallet.api import caller, create_app
 from wallet.models.base import Page, PageSize
 from wallet.models.catalog import (
@@ -19,7 +19,8 @@ from wallet.models.catalog import (
     NewIssuer,
     StoredCommissionRule,
 )
-from wallet.models.identity import Role
+from wallet.models.identity import STAFF_ROLES, Role
+from wallet.models.limits import LimitRule, LimitRules
 from wallet.observability import logger, metrics
 from wallet.tracing import tracer
 
@@ -70,6 +71,18 @@ def set_commission(rule: CommissionRule) -> StoredCommissionRule:
 @app.get("/commissions", summary="List commission rules")
 def list_commissions(page_size: PageSizeQuery = 20, page_token: PageTokenQuery = None) -> Page[StoredCommissionRule]:
     return catalog.listing(StoredCommissionRule, page_size, page_token)
+
+
+@app.post("/limits", status_code=201, summary="Set a limit rule for a role or an account (administrator)")
+def set_limit(rule: LimitRule) -> LimitRule:
+    caller(app).require(Role.ADMINISTRATOR)
+    return limits.set_rule(rule)
+
+
+@app.get("/limits", summary="List limit rules (staff)")
+def list_limits() -> LimitRules:
+    caller(app).require(*STAFF_ROLES)
+    return limits.list_rules()
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

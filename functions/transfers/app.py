@@ -6,18 +6,23 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wallet import transfers
+from wallet import refunds, transfers
 from wallet.api import IdempotencyKey, caller, create_app
 from wallet.idempotency import fingerprint
 from wallet.models.identity import Role
 from wallet.models.transfers import (
     Calculation,
     CardBlock,
+    CardFound,
+    CardLookup,
     NewSmartCard,
     NewTemplate,
     PaymentToolType,
+    RefundDone,
+    RefundRequest,
     SmartCard,
     SmartCards,
+    SmartCardStatus,
     Template,
     TemplateFromOperation,
     TemplateListRequest,
@@ -30,6 +35,7 @@ from wallet.observability import logger, metrics
 from wallet.tracing import tracer
 
 app = create_app()
+CardId = Annotated[str, Path(alias="smartCardId", max_length=64)]
 TemplateId = Annotated[str, Path(alias="transferTemplateId", max_length=64)]
 
 
@@ -43,6 +49,25 @@ def transfer(request: TransferRequest, idempotency_key: IdempotencyKey = None) -
         idempotency_key=idempotency_key,
         fingerprint=fingerprint("transfer", request.model_dump(mode="json")),
         description=request.description,
+    )
+
+
+@app.post(
+    "/transfers/<businessProcessId>/refund",
+    status_code=201,
+    summary="Refund a transfer in part or in full, with the same share of its commission",
+)
+def refund(
+    business_process_id: Annotated[str, Path(alias="businessProcessId", max_length=64)],
+    request: RefundRequest = RefundRequest(),
+    idempotency_key: IdempotencyKey = None,
+) -> RefundDone:
+    return refunds.refund(
+        caller(app),
+        business_process_id,
+        request,
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint("refund", business_process_id, request.model_dump(mode="json")),
     )
 
 
@@ -103,12 +128,23 @@ def my_cards() -> SmartCards:
 
 
 @app.post("/smart-cards/<smartCardId>/block", summary="Block a card: it receives nothing more (administrator)")
-def block_card(
-    card_id: Annotated[str, Path(alias="smartCardId", max_length=64)], request: CardBlock = CardBlock()
-) -> SmartCard:
+def block_card(card_id: CardId, request: CardBlock = CardBlock()) -> SmartCard:
     caller(app).require(Role.ADMINISTRATOR)
     logger.info("Blocking a card", extra={"smartCardId": card_id, "reason": request.reason})
-    return transfers.block_card(card_id)
+    return transfers.set_card_status(card_id, SmartCardStatus.BLOCKED)
+
+
+@app.post("/smart-cards/<smartCardId>/unblock", summary="Unblock a card: it receives again (administrator)")
+def unblock_card(card_id: CardId, request: CardBlock = CardBlock()) -> SmartCard:
+    caller(app).require(Role.ADMINISTRATOR)
+    logger.info("Unblocking a card", extra={"smartCardId": card_id, "reason": request.reason})
+    return transfers.set_card_status(card_id, SmartCardStatus.ACTIVE)
+
+
+@app.post("/smart-cards/lookup", summary="Find a card by its number, to pay to it; the owner's name for confirmation")
+def look_up_card(request: CardLookup) -> CardFound:
+    caller(app)
+    return transfers.look_up_card(request.card_number)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -128,4 +128,8 @@ def test_reconciliation_finds_a_balance_written_behind_the_ledgers_back(world: L
     ledger_store.write_operation([ledger_store.customer_balance_update(state, Decimal(11), Decimal(0))])
     report = reconciliation.reconcile()
     assert not report.clean
-    assert {issue.kind for issue in report.issues} == {"BALANCE_DIFFERS_FROM_JOURNAL", "CURRENCY_NOT_BALANCED"}
+    assert {issue.kind for issue in report.issues} == {
+        "BALANCE_DIFFERS_FROM_JOURNAL",
+        "ISSUER_NOT_BALANCED",
+        "CURRENCY_NOT_BALANCED",
+    }

@@ -55,8 +55,12 @@ def open_coin(caller: Caller, new: NewCoin) -> Coin:
     return coin_of(item)
 
 
-def list_coins(caller: Caller) -> Coins:
-    return Coins(coins=[coin_of(item) for item in ledger_store.accounts_of_organization(caller.organization_id)])
+def list_coins(caller: Caller, organization_id: str | None = None) -> Coins:
+    """The caller's organisation's accounts; staff name any customer's organisation."""
+    wanted = organization_id or caller.organization_id
+    if not caller.may_see(wanted):
+        raise NotFound("No such organisation", details=[{"field": "organizationId", "issue": "not found"}])
+    return Coins(coins=[coin_of(item) for item in ledger_store.accounts_of_organization(wanted)])
 
 
 def validate_coin(coin_serial: str) -> ValidCoin:
@@ -70,10 +74,21 @@ def validate_coin(coin_serial: str) -> ValidCoin:
 
 def visible_account(caller: Caller, coin_serial: str, field: str = "coinSerial") -> Item:
     """The account if the caller may see it; someone else's is as absent as an unknown one."""
-    item = ledger_store.get_account_item(ledger.customer_account(coin_serial))
-    if item is None or not caller.may_see(item["organizationId"]):
-        raise NotFound("No such account", details=[{"field": field, "issue": "not found"}])
+    item = existing_account(coin_serial, field)
+    if not caller.may_see(item["organizationId"]):
+        raise no_account(field)
     return item
+
+
+def existing_account(coin_serial: str, field: str = "coinSerial") -> Item:
+    item = ledger_store.get_account_item(ledger.customer_account(coin_serial))
+    if item is None:
+        raise no_account(field)
+    return item
+
+
+def no_account(field: str) -> NotFound:
+    return NotFound("No such account", details=[{"field": field, "issue": "not found"}])
 
 
 def statement(caller: Caller, request: StatementRequest) -> Page[StatementEntry]:

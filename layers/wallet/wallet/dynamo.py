@@ -65,6 +65,18 @@ def every_item(operation: str, **request: Any) -> list[Item]:
         request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
 
 
+def batch_get(table: str, keys: list[Item], *, consistent: bool = False) -> list[Item]:
+    """One BatchGetItem for up to 100 keys (duplicates dropped); unprocessed keys are asked again."""
+    unique = list({json.dumps(key, sort_keys=True): key for key in keys}.values())
+    found: list[Item] = []
+    request: dict[str, Any] = {table: {"Keys": unique, "ConsistentRead": consistent}} if unique else {}
+    while request:
+        answer = dynamodb().batch_get_item(RequestItems=request)
+        found += answer["Responses"].get(table, [])
+        request = answer.get("UnprocessedKeys") or {}
+    return found
+
+
 def cancellation_codes(error: ClientError) -> list[str]:
     """The per-item outcome of a cancelled TransactWriteItems ('None' where the item was fine)."""
     return [reason.get("Code", "None") for reason in error.response.get("CancellationReasons", [])]

@@ -21,8 +21,9 @@ from botocore.exceptions import ClientError
 from wallet import clock, ledger_store
 from wallet.config import settings
 from wallet.dynamo import cancellation_codes
-from wallet.errors import BusinessRuleViolation, Conflict, NotFound
+from wallet.errors import BusinessRuleViolation, Conflict, NotFound, WalletError
 from wallet.ledger_store import AccountState
+from wallet.models.accounts import AccountStatus
 
 # A hot account (a merchant in a sale) is written by one transaction at a time: contenders back off with
 # full jitter and keep trying for a time, not a count, well inside the functions' 10 s timeout.
@@ -76,6 +77,15 @@ class Leg:
 
 
 @dataclass(frozen=True)
+class Refusable:
+    """A companion write whose failed condition is a business rule (a limit reached, a refund beyond
+    its original), not a race: the posting is refused with `refusal` instead of being retried."""
+
+    write: dict[str, Any]
+    refusal: WalletError
+
+
+@dataclass(frozen=True)
 class Posting:
     business_process_id: str
     type: str
@@ -85,9 +95,12 @@ class Posting:
     # A conditional write of the request the operation decides (its state still the expected one),
     # made in the same transaction: the money moves only if the decision applies, and once.
     guard: dict[str, Any] | None = None
+    # The states a customer account may be in for this posting: money moves only through active
+    # accounts, but a hold may still be released (or a mistaken credit reversed) on a frozen one.
+    open_to: tuple[AccountStatus, ...] = (AccountStatus.ACTIVE,)
     # Writes that ride in the same transaction as the money (events, audit entries, limit counters,
     # refunded totals), each built by its own module; a failed condition on one refuses the posting.
-    companions: tuple[dict[str, Any], ...] = ()
+    companions: tuple[dict[str, Any] | Refusable, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -100,6 +113,25 @@ class Posted:
 
 class InsufficientFunds(BusinessRuleViolation):
     code = "INSUFFICIENT_FUNDS"
+
+
+class AccountFrozen(BusinessRuleViolation):
+    code = "ACCOUNT_FROZEN"
+
+
+class AccountInactive(BusinessRuleViolation):
+    code = "ACCOUNT_INACTIVE"
+
+
+def check_open(state: AccountState, open_to: tuple[AccountStatus, ...] = (AccountStatus.ACTIVE,)) -> None:
+    """Checked on the very read a posting's version guard stands on, so a freeze or a close that lands
+    between a read and the write makes the write fail and the retry see it."""
+    status = AccountStatus(state.item["status"])
+    if status in open_to:
+        return
+    if status == AccountStatus.FROZEN:
+        raise AccountFrozen("The account is frozen", details=[{"field": "coinSerial", "issue": "frozen"}])
+    raise AccountInactive("The account is closed", details=[{"field": "coinSerial", "issue": "closed"}])
 
 
 class WrongState(Conflict):
@@ -185,6 +217,7 @@ def _writes(posting: Posting, states: dict[str, AccountState], record: dict[str,
             state = states.get(account)
             if state is None:
                 raise NotFound("No such account", details=[{"field": "coinSerial", "issue": "not found"}])
+            check_open(state, posting.open_to)
             if state.currency != posting.currency:
                 raise BusinessRuleViolation(f"The account is not in {posting.currency}", code="CURRENCY_MISMATCH")
             available = state.available + delta[Bucket.AVAILABLE]
@@ -217,7 +250,9 @@ def _writes(posting: Posting, states: dict[str, AccountState], record: dict[str,
         writes.append(ledger_store.entry_put(entry))
     if posting.guard:
         writes.append(posting.guard)
-    writes.extend(posting.companions)
+    writes.extend(
+        companion.write if isinstance(companion, Refusable) else companion for companion in posting.companions
+    )
     return writes
 
 
@@ -240,9 +275,12 @@ def _classify(error: ClientError, posting: Posting) -> str:
         return "retry"  # no reasons given: nothing was written, the record's guard makes a retry safe
     if codes[0] == "ConditionalCheckFailed":
         return "posted"
-    guard_index = len(codes) - len(posting.companions) - 1
-    if posting.guard and codes[guard_index] == "ConditionalCheckFailed":
+    first_companion = len(codes) - len(posting.companions)
+    if posting.guard and codes[first_companion - 1] == "ConditionalCheckFailed":
         raise WrongState("The request is no longer in the state this decision needs")
+    for companion, code in zip(posting.companions, codes[first_companion:], strict=True):
+        if isinstance(companion, Refusable) and code == "ConditionalCheckFailed":
+            raise companion.refusal
     return "retry" if RETRYABLE_CODES & set(codes) else "fail"
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from wallet.aws import dynamodb
 from wallet.config import settings
-from wallet.dynamo import Item, every_item, query_page
+from wallet.dynamo import Item, batch_get, every_item, query_page
 
 ACCOUNT = "ACCOUNT"
 PROCESS = "PROCESS"
@@ -46,17 +46,9 @@ def account_state(item: Item) -> AccountState:
 
 
 def read_accounts(keys: list[str], *, consistent: bool = True) -> dict[str, AccountState]:
-    """One BatchGetItem for up to 100 accounts (unprocessed keys are asked again)."""
-    found: dict[str, AccountState] = {}
-    request: dict[str, Any] = {
-        _accounts(): {"Keys": [{"pk": key, "sk": ACCOUNT} for key in dict.fromkeys(keys)], "ConsistentRead": consistent}
-    }
-    while request:
-        answer = dynamodb().batch_get_item(RequestItems=request)
-        for item in answer["Responses"].get(_accounts(), []):
-            found[item["pk"]] = account_state(item)
-        request = answer.get("UnprocessedKeys") or {}
-    return found
+    """One BatchGetItem for up to 100 accounts."""
+    items = batch_get(_accounts(), [{"pk": key, "sk": ACCOUNT} for key in keys], consistent=consistent)
+    return {item["pk"]: account_state(item) for item in items}
 
 
 def put_accounts(items: list[Item]) -> None:
@@ -120,6 +112,21 @@ def customer_balance_update(state: AccountState, available: Decimal, held: Decim
     }
 
 
+def status_update(state: AccountState, status: str) -> dict[str, Any]:
+    """A new status for a customer account, valid only on the read it was decided from (balances included);
+    the version moves, so a posting decided on the old status fails its guard and reads again."""
+    return {
+        "Update": {
+            "TableName": _accounts(),
+            "Key": {"pk": state.key, "sk": ACCOUNT},
+            "UpdateExpression": "SET #status = :status, version = :next",
+            "ConditionExpression": "version = :read",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {":status": status, ":next": state.version + 1, ":read": state.version},
+        }
+    }
+
+
 def system_balance_update(key: str, currency: str, available: Decimal, held: Decimal) -> dict[str, Any]:
     """System accounts take commutative increments: no read, so concurrent operations never conflict."""
     return {
@@ -140,6 +147,24 @@ def entry_put(entry: Item) -> dict[str, Any]:
             "TableName": _journal(),
             "Item": {**entry, "pk": entry["account"], "sk": sort_key},
             "ConditionExpression": "attribute_not_exists(pk)",
+        }
+    }
+
+
+def refunded_total_update(
+    business_process_id: str, *, read_total: Decimal, new_total: Decimal, commission_refunded: Decimal
+) -> dict[str, Any]:
+    """The running refunded total on the original operation, valid only if it still is what the refund
+    was computed from: racing refunds are decided one after the other, never on the same total."""
+    return {
+        "Update": {
+            "TableName": _journal(),
+            "Key": {"pk": f"{PROCESS}#{business_process_id}", "sk": PROCESS},
+            "UpdateExpression": "SET refundedTotal = :new, commissionRefunded = :commission",
+            "ConditionExpression": "attribute_exists(pk) AND "
+            + ("refundedTotal = :read" if read_total else "attribute_not_exists(refundedTotal)"),
+            "ExpressionAttributeValues": {":new": new_total, ":commission": commission_refunded}
+            | ({":read": read_total} if read_total else {}),
         }
     }
 

@@ -77,6 +77,11 @@ def get_card(card_id: str) -> tuple[SmartCard, str] | None:
     return (SmartCard.model_validate(item), item["organizationId"]) if item else None
 
 
+def card_id_by_number(number_digest: str) -> str | None:
+    item = _get("CARDNUMBER", number_digest)
+    return str(item["smartCardId"]) if item else None
+
+
 def cards_of(organization_id: str) -> list[SmartCard]:
     return [SmartCard.model_validate(item) for item in _of_organization("CARD", organization_id)]
 

@@ -4,12 +4,12 @@ A request's every change of state is a conditional write on the state it expects
 transaction as the money it moves: a decision applies once, whatever retries, races or expiry."""
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from botocore.exceptions import ClientError
 
-from wallet import announcements, catalog, catalog_store, clock, ledger, ledger_store, requests_store
+from wallet import announcements, catalog, catalog_store, clock, ledger, ledger_store, limits, requests_store
 from wallet.auth import Caller
 from wallet.aws import stepfunctions
 from wallet.commission import Quote, quote
@@ -63,8 +63,7 @@ def price(caller: Caller, kind: RequestKind, method: PaymentMethod, coin_serial:
     account = ledger_store.read_accounts([key]).get(key)
     if account is None or not caller.may_see(account.item["organizationId"]):
         raise NotFound("No such account", details=[{"field": "coinSerial", "issue": "not found"}])
-    if account.item["status"] != AccountStatus.ACTIVE.value:
-        raise BusinessRuleViolation("The account is not active", code="ACCOUNT_INACTIVE")
+    ledger.check_open(account)
     digits = int(account.item["fractionalDigits"])
     amount = check_precision(amount, digits)
     rule = catalog_store.get_commission_rule(OPERATIONS[(kind, method)], account.item["issuerId"])
@@ -124,18 +123,30 @@ def create_withdrawal(caller: Caller, body: BankWithdrawal, idempotency_key: str
     digest = fingerprint("withdrawal", body.model_dump(mode="json"))
     account = priced.account.key
     hold = (Leg(account, -priced.total, Bucket.AVAILABLE), Leg(account, priced.total, Bucket.HELD))
+    operation = OPERATIONS[(RequestKind.WITHDRAWAL, body.payment_method)].value
+    rule = limits.rule_for(operation, request.currency, caller.role.value, request.coin_serial)
+    used = limits.uses(rule, request.coin_serial, request.amount, clock.now())
     posting = Posting(
-        f"{request.request_identifier}:HOLD",
+        _hold_id(request),
         "WITHDRAWAL_HOLD",
         request.currency,
         hold,
-        {"requestIdentifier": request.request_identifier, "organizationId": request.organization_id},
+        {
+            "requestIdentifier": request.request_identifier,
+            "organizationId": request.organization_id,
+            "limitUse": limits.recorded(used),
+        },
         guard=requests_store.creation(request, digest),
+        companions=limits.companions(used),
     )
     if ledger.post(posting, accounts={account: priced.account}).replayed:
         return _answer(_same_request(request.request_identifier, digest))
     _start_workflow(request, priced.account.item["ownerName"])
     return _answer(request)
+
+
+def _hold_id(request: MoneyRequest) -> str:
+    return f"{request.request_identifier}:HOLD"
 
 
 def _new_request(
@@ -213,6 +224,17 @@ def decide(caller: Caller, kind: RequestKind, request_id: str, accept: bool, rea
     return _answer(decided)
 
 
+def reverse_top_up(caller: Caller, request_id: str, reason: str) -> RequestAnswer:
+    """Takes back a credited top-up with its commission; asked again, it answers the reversal made."""
+    caller.require(*STAFF_ROLES)
+    request, _ = _existing(request_id, RequestKind.TOP_UP)
+    if request.status == RequestStatus.REVERSED:
+        return _answer(request)
+    if request.status != RequestStatus.ACCEPTED:
+        raise WrongState(f"The request is {request.status.value}, not ACCEPTED")
+    return _answer(_apply(request, RequestStatus.ACCEPTED, RequestStatus.REVERSED, reason))
+
+
 def _tell_workflow(token: str, request: MoneyRequest) -> None:
     """The decision is applied already; the workflow only goes on to announce it."""
     try:
@@ -228,6 +250,9 @@ def _apply(request: MoneyRequest, expected: RequestStatus, new: RequestStatus, r
     now = clock.iso(clock.now())
     guard = requests_store.transition(request.request_identifier, expected, new, now, reason)
     posting = _posting(request, new, guard=guard)
+    if posting.legs and new in (RequestStatus.DECLINED, RequestStatus.EXPIRED):
+        # A released hold gives back the limits it used, in the same transaction.
+        posting = replace(posting, companions=limits.releases(ledger_store.get_process(_hold_id(request))))
     if posting.legs:
         try:
             ledger.post(posting)
@@ -250,18 +275,21 @@ def _apply(request: MoneyRequest, expected: RequestStatus, new: RequestStatus, r
 def _posting(request: MoneyRequest, new: RequestStatus, guard: dict[str, object]) -> Posting:
     account = ledger.customer_account(request.coin_serial)
     process_id = f"{request.request_identifier}:{new.value}"
-    shard = ledger.shard_for(process_id)
+    # A reversal takes the commission back from the shard its credit went to.
+    credited = new if new != RequestStatus.REVERSED else RequestStatus.ACCEPTED
+    shard = ledger.shard_for(f"{request.request_identifier}:{credited.value}")
 
     def system(kind: SystemAccount) -> str:
         return ledger.system_account(request.issuer_id, kind, shard)
 
     legs: list[Leg] = []
-    if request.kind == RequestKind.TOP_UP and new == RequestStatus.ACCEPTED:
+    if request.kind == RequestKind.TOP_UP and new in (RequestStatus.ACCEPTED, RequestStatus.REVERSED):
         source = SystemAccount.TRANSIT if request.payment_method == PaymentMethod.CARD else SystemAccount.EMISSION
+        sign = 1 if new == RequestStatus.ACCEPTED else -1  # a reversal posts the credit's legs negated
         legs = [
-            Leg(system(source), -request.amount),
-            Leg(account, request.total_amount),
-            Leg(system(SystemAccount.COMMISSION), request.commission),
+            Leg(system(source), -sign * request.amount),
+            Leg(account, sign * request.total_amount),
+            Leg(system(SystemAccount.COMMISSION), sign * request.commission),
         ]
     elif request.kind == RequestKind.WITHDRAWAL and new == RequestStatus.ACCEPTED:
         legs = [
@@ -273,7 +301,10 @@ def _posting(request: MoneyRequest, new: RequestStatus, guard: dict[str, object]
         legs = [Leg(account, -request.total_amount, Bucket.HELD), Leg(account, request.total_amount, Bucket.AVAILABLE)]
     details = {"requestIdentifier": request.request_identifier, "organizationId": request.organization_id}
     operation = f"{request.kind.value}_{new.value}"
-    return Posting(process_id, operation, request.currency, tuple(leg for leg in legs if leg.amount), details, guard)
+    legs = [leg for leg in legs if leg.amount]
+    corrective = new in (RequestStatus.DECLINED, RequestStatus.EXPIRED, RequestStatus.REVERSED)
+    open_to = (AccountStatus.ACTIVE, AccountStatus.FROZEN) if corrective else (AccountStatus.ACTIVE,)
+    return Posting(process_id, operation, request.currency, tuple(legs), details, guard, open_to=open_to)
 
 
 # --- the workflow's steps ---

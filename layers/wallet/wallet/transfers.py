@@ -5,16 +5,18 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from wallet import catalog_store, clock, idempotency, ledger, ledger_store, payment_tools_store
+from wallet import catalog_store, clock, idempotency, ledger, ledger_store, limits, payment_tools_store
 from wallet.auth import Caller
 from wallet.commission import Quote, quote
 from wallet.errors import BusinessRuleViolation, Conflict, NotFound
 from wallet.ledger import Leg, Posting, SystemAccount
 from wallet.ledger_store import AccountState
-from wallet.models.accounts import AccountStatus
+from wallet.models.accounts import OwnerRef
 from wallet.models.catalog import OperationType
+from wallet.models.limits import LimitRule
 from wallet.models.transfers import (
     Calculation,
+    CardFound,
     NewSmartCard,
     NewTemplate,
     PaymentToolType,
@@ -38,6 +40,7 @@ class PreparedTransfer:
     source: AccountState
     destination: AccountState
     quote: Quote
+    limit: LimitRule | None
 
 
 def prepare(caller: Caller, source_serial: str, destination_serial: str, amount: Decimal) -> PreparedTransfer:
@@ -51,20 +54,34 @@ def prepare(caller: Caller, source_serial: str, destination_serial: str, amount:
         raise NotFound("No such account", details=[{"field": "destinationCoinSerial", "issue": "not found"}])
     if source_key == destination_key:
         raise BusinessRuleViolation("The source and the destination are the same account", code="SAME_ACCOUNT")
-    for state, role in ((source, "source"), (destination, "destination")):
-        if state.item["status"] != AccountStatus.ACTIVE.value:
-            raise BusinessRuleViolation(f"The {role} account is not active", code="ACCOUNT_INACTIVE")
+    for state in (source, destination):
+        ledger.check_open(state)
     if source.currency != destination.currency:
         raise BusinessRuleViolation("The accounts are in different currencies", code="CURRENCY_MISMATCH")
     digits = int(source.item["fractionalDigits"])
     amount = check_precision(amount, digits)
     rule = catalog_store.get_commission_rule(OperationType.TRANSFER, source.item["issuerId"])
-    return PreparedTransfer(accounts, source, destination, quote(amount, rule, digits))
+    limit = limits.rule_for(OperationType.TRANSFER.value, source.currency, caller.role.value, source.item["coinSerial"])
+    return PreparedTransfer(accounts, source, destination, quote(amount, rule, digits), limit)
 
 
 def calculation(prepared: PreparedTransfer) -> Calculation:
     shown = prepared.quote
     return Calculation(amount=shown.amount, commission=shown.commission, total_amount=shown.total(True))
+
+
+def movement(source: AccountState, destination: AccountState, money: Quote, shard: int) -> tuple[Leg, ...]:
+    """The legs of a transfer: the sender pays amount and commission, the commission goes to the sender's
+    issuer; between two issuers the amount settles through each one's transit account, so each issuer's
+    own books sum to zero. A refund posts the same legs negated, for its share of amount and commission."""
+    paying, receiving = source.item["issuerId"], destination.item["issuerId"]
+    legs = [Leg(source.key, -money.total(True)), Leg(destination.key, money.amount)]
+    if money.commission:
+        legs.append(Leg(ledger.system_account(paying, SystemAccount.COMMISSION, shard), money.commission))
+    if paying != receiving:
+        legs.append(Leg(ledger.system_account(paying, SystemAccount.TRANSIT, shard), money.amount))
+        legs.append(Leg(ledger.system_account(receiving, SystemAccount.TRANSIT, shard), -money.amount))
+    return tuple(leg for leg in legs if leg.amount)
 
 
 def execute(
@@ -80,14 +97,7 @@ def execute(
     request answers the first result again; with another request it is a conflict."""
     process_id = idempotency.operation_id(caller.organization_id, OperationType.TRANSFER.value, idempotency_key)
     shown = prepared.quote
-    legs = [
-        Leg(prepared.source.key, -shown.total(True)),
-        Leg(prepared.destination.key, shown.amount),
-    ]
-    if shown.commission:
-        issuer = prepared.source.item["issuerId"]
-        shard = ledger.shard_for(process_id)
-        legs.append(Leg(ledger.system_account(issuer, SystemAccount.COMMISSION, shard), shown.commission))
+    legs = movement(prepared.source, prepared.destination, shown, ledger.shard_for(process_id))
     details = {
         "organizationId": caller.organization_id,
         "sourceCoinSerial": prepared.source.item["coinSerial"],
@@ -100,7 +110,15 @@ def execute(
         details["description"] = description
     if destination_card:
         details["destinationSmartCardId"] = destination_card
-    posting = Posting(process_id, OperationType.TRANSFER.value, prepared.source.currency, tuple(legs), details)
+    used = limits.uses(prepared.limit, prepared.source.item["coinSerial"], shown.amount, clock.now())
+    posting = Posting(
+        process_id,
+        OperationType.TRANSFER.value,
+        prepared.source.currency,
+        legs,
+        details,
+        companions=limits.companions(used),
+    )
     posted = ledger.post(posting, accounts=prepared.accounts)
     if posted.replayed and posted.record.get("requestFingerprint") != fingerprint:
         raise Conflict("This Idempotency-Key was used for another request", code="IDEMPOTENCY_KEY_REUSED")
@@ -220,9 +238,23 @@ def my_cards(caller: Caller) -> SmartCards:
     return SmartCards(records=payment_tools_store.cards_of(caller.organization_id))
 
 
-def block_card(card_id: str) -> SmartCard:
+def set_card_status(card_id: str, status: SmartCardStatus) -> SmartCard:
+    """Blocked, a card receives nothing; unblocked, it receives again."""
     found = payment_tools_store.get_card(card_id)
     if found is None:
         raise NotFound("No such card", details=[{"field": "smartCardId", "issue": "not found"}])
-    payment_tools_store.set_card_status(card_id, SmartCardStatus.BLOCKED)
-    return found[0].model_copy(update={"status": SmartCardStatus.BLOCKED})
+    payment_tools_store.set_card_status(card_id, status)
+    return found[0].model_copy(update={"status": status})
+
+
+def look_up_card(number: str) -> CardFound:
+    """By the number's keyed digest (the number itself is never stored); a blocked card is not found."""
+    card_id = payment_tools_store.card_id_by_number(keyed_digest("card", number))
+    found = payment_tools_store.get_card(card_id) if card_id else None
+    account = ledger_store.get_account_item(ledger.customer_account(found[0].coin_serial)) if found else None
+    if found is None or account is None or found[0].status != SmartCardStatus.ACTIVE:
+        raise NotFound("No such card", details=[{"field": "cardNumber", "issue": "not found"}])
+    card = found[0]
+    return CardFound(
+        smart_card_id=card.smart_card_id, masked_number=card.masked_number, owner=OwnerRef(name=account["ownerName"])
+    )

@@ -12,7 +12,12 @@ CoinSerial = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-
 
 class AccountStatus(CaseInsensitiveEnum):
     ACTIVE = "ACTIVE"
-    CLOSED = "CLOSED"
+    FROZEN = "FROZEN"  # by staff: it neither sends nor receives until unfrozen
+    CLOSED = "CLOSED"  # by its owner or an administrator, at zero balance; final
+
+
+class StatusChange(CamelModel):
+    reason: Annotated[str, Field(max_length=500)] | None = None
 
 
 class NewCoin(CamelModel):
@@ -96,7 +101,17 @@ class CurrencyTotal(CamelModel):
     accounts: int
 
 
+class IssuerTotal(CamelModel):
+    """One issuer's own books: its customers' accounts and its system accounts, which sum to zero."""
+
+    issuer_id: str
+    currency: str
+    total: Money
+    accounts: int
+
+
 class Reconciliation(CamelModel):
     clean: bool
     currencies: list[CurrencyTotal]
+    issuers: list[IssuerTotal]
     issues: list[ReconciliationIssue]

@@ -29,9 +29,10 @@ class RequestStatus(CaseInsensitiveEnum):
     ACCEPTED = "ACCEPTED"
     DECLINED = "DECLINED"
     EXPIRED = "EXPIRED"
+    REVERSED = "REVERSED"  # a credited top-up taken back (a mistaken credit)
 
 
-FINAL_STATUSES = (RequestStatus.ACCEPTED, RequestStatus.DECLINED, RequestStatus.EXPIRED)
+FINAL_STATUSES = (RequestStatus.ACCEPTED, RequestStatus.DECLINED, RequestStatus.EXPIRED, RequestStatus.REVERSED)
 
 
 class MoneyCalculationRequest(CamelModel):
@@ -59,6 +60,10 @@ class BankWithdrawal(CamelModel):
 
 class Decision(CamelModel):
     reason: Reason | None = None
+
+
+class Reversal(CamelModel):
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
 
 
 class HistoryStep(CamelModel):

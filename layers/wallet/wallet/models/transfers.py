@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
-from wallet.models.accounts import CoinSerial
+from wallet.models.accounts import CoinSerial, OwnerRef
 from wallet.models.base import CamelModel, CaseInsensitiveEnum, Identifier
 from wallet.money import Amount, Money
 
@@ -115,3 +115,26 @@ class SmartCard(CamelModel):
 
 class SmartCards(CamelModel):
     records: list[SmartCard]
+
+
+class RefundRequest(CamelModel):
+    amount: Amount | None = None
+    reason: Description | None = None
+
+
+class RefundDone(CamelModel):
+    business_process_id: str
+    refund_of: str
+    amount: Money
+    commission_refunded: Money
+    refunded_total: Money
+
+
+class CardLookup(CamelModel):
+    card_number: Annotated[str, Field(pattern=r"^[0-9]{16}$")]
+
+
+class CardFound(CamelModel):
+    smart_card_id: str
+    masked_number: str
+    owner: OwnerRef

@@ -1,0 +1,65 @@
+"""An account's life after opening: frozen and unfrozen by staff, closed for good at zero balance.
+
+Each change is a conditional write on the very read it was decided from (status, balances, version),
+so a posting and a change of status never pass each other unseen."""
+
+from botocore.exceptions import ClientError
+
+from wallet import accounts, ledger, ledger_store
+from wallet.auth import Caller
+from wallet.errors import BusinessRuleViolation, Forbidden
+from wallet.ledger import Contention, WrongState
+from wallet.ledger_store import AccountState
+from wallet.models.accounts import AccountStatus, Coin
+from wallet.models.identity import STAFF_ROLES, Role
+
+MAX_ATTEMPTS = 5
+
+
+def freeze(caller: Caller, coin_serial: str) -> Coin:
+    caller.require(*STAFF_ROLES)
+    return _change(coin_serial, AccountStatus.ACTIVE, AccountStatus.FROZEN)
+
+
+def unfreeze(caller: Caller, coin_serial: str) -> Coin:
+    caller.require(*STAFF_ROLES)
+    return _change(coin_serial, AccountStatus.FROZEN, AccountStatus.ACTIVE)
+
+
+def close(caller: Caller, coin_serial: str) -> Coin:
+    """By its owner or an administrator, only at zero available and held balance; final."""
+    item = accounts.visible_account(caller, coin_serial)
+    if item["organizationId"] != caller.organization_id and caller.role != Role.ADMINISTRATOR:
+        raise Forbidden("Only the account's owner or an administrator closes it")
+    return _change(coin_serial, AccountStatus.ACTIVE, AccountStatus.CLOSED)
+
+
+def _change(coin_serial: str, expected: AccountStatus, new: AccountStatus) -> Coin:
+    """Asked again once done, it answers the account as it is (the same change is not made twice)."""
+    key = ledger.customer_account(coin_serial)
+    for _ in range(MAX_ATTEMPTS):
+        state = _read(key)
+        status = AccountStatus(state.item["status"])
+        if status == new:
+            return accounts.coin_of(state.item)
+        if status != expected:
+            raise WrongState(f"The account is {status.value}, not {expected.value}")
+        if new == AccountStatus.CLOSED and (state.available or state.held):
+            raise BusinessRuleViolation(
+                "Only an account at zero available and held balance can be closed", code="BALANCE_NOT_ZERO"
+            )
+        try:
+            ledger_store.write_operation([ledger_store.status_update(state, new.value)])
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "TransactionCanceledException":
+                continue  # money moved since the read: decide again
+            raise
+        return accounts.coin_of(state.item | {"status": new.value, "version": state.version + 1})
+    raise Contention("The account is being changed by other operations; try again")
+
+
+def _read(key: str) -> AccountState:
+    state = ledger_store.read_accounts([key]).get(key)
+    if state is None:
+        raise accounts.no_account("coinSerial")
+    return state

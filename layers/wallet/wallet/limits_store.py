@@ -1,0 +1,85 @@
+"""Data access for limits: rules in the catalog table, usage counters beside the journal.
+
+A counter is one item per account, operation type, UTC window and measure (amount or count),
+moved by the conditional ADD that rides in the posting's own transaction."""
+
+from decimal import Decimal
+from typing import Any
+
+from wallet.aws import dynamodb
+from wallet.config import settings
+from wallet.dynamo import batch_get, every_item
+from wallet.models.limits import LimitRule
+
+LIMIT = "LIMIT"
+USE = "LIMITUSE"
+
+
+def _catalog() -> str:
+    return settings().catalog_table
+
+
+def _journal() -> str:
+    return settings().journal_table
+
+
+def rule_key(operation: str, currency: str, subject: str) -> dict[str, str]:
+    """subject: 'ROLE#INDIVIDUAL' or 'COIN#<serial>'."""
+    return {"pk": f"{LIMIT}#{operation}#{currency}", "sk": subject}
+
+
+def put_rule(rule: LimitRule, subject: str, at: str) -> None:
+    """A second rule for the same operation, currency and subject replaces the first."""
+    key = rule_key(rule.operation_type.value, rule.currency_code, subject)
+    item = rule.model_dump(by_alias=True, exclude_none=True) | key | {"gsi1pk": LIMIT, "gsi1sk": f"{at}#{subject}"}
+    dynamodb().put_item(TableName=_catalog(), Item=item)
+
+
+def rules(keys: list[dict[str, str]]) -> list[LimitRule]:
+    return [LimitRule.model_validate(item) for item in batch_get(_catalog(), keys)]
+
+
+def all_rules() -> list[LimitRule]:
+    items = every_item(
+        "query",
+        TableName=_catalog(),
+        IndexName="gsi1",
+        KeyConditionExpression="gsi1pk = :kind",
+        ExpressionAttributeValues={":kind": LIMIT},
+    )
+    return [LimitRule.model_validate(item) for item in items]
+
+
+def counter_key(coin_serial: str, operation: str, window: str, measure: str) -> dict[str, str]:
+    """window: 'DAY#2026-11-27' or 'MONTH#2026-11'; measure: 'AMOUNT' or 'COUNT'."""
+    return {"pk": f"{USE}#{coin_serial}#{operation}", "sk": f"{window}#{measure}"}
+
+
+def counter_use(key: dict[str, str], delta: Decimal, limit: Decimal, expires_at_epoch: int) -> dict[str, Any]:
+    """Adds `delta` only if the counter stays within `limit`: no number of concurrent operations passes it."""
+    return {
+        "Update": {
+            "TableName": _journal(),
+            "Key": key,
+            "UpdateExpression": "ADD used :delta SET expiresAtEpoch = :expires",
+            "ConditionExpression": "attribute_not_exists(used) OR used <= :room",
+            "ExpressionAttributeValues": {":delta": delta, ":room": limit - delta, ":expires": expires_at_epoch},
+        }
+    }
+
+
+def counter_release(key: dict[str, str], delta: Decimal) -> dict[str, Any]:
+    """Gives back what an operation used (a declined or expired withdrawal)."""
+    return {
+        "Update": {
+            "TableName": _journal(),
+            "Key": key,
+            "UpdateExpression": "ADD used :minus",
+            "ExpressionAttributeValues": {":minus": -delta},
+        }
+    }
+
+
+def counters(keys: list[dict[str, str]]) -> dict[tuple[str, str], Decimal]:
+    """What each counter has used, by (pk, sk); counters never moved are left out."""
+    return {(item["pk"], item["sk"]): Decimal(item["used"]) for item in batch_get(_journal(), keys, consistent=True)}

@@ -1,0 +1,76 @@
+"""Refunds through the layer: racing refunds never exceed the original, and commission shares add up."""
+
+import threading
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from local.aws import EmbeddedAws
+from tests.unit import dynamodb_harness
+from tests.unit.ledger_world import LedgerWorld, build_world
+from wallet import catalog, reconciliation, refunds, transfers
+from wallet.ledger import SystemAccount
+from wallet.models.catalog import CommissionRule, OperationType
+from wallet.models.transfers import RefundRequest
+
+
+@pytest.fixture
+def world(embedded_aws: EmbeddedAws) -> LedgerWorld:
+    return build_world()
+
+
+def test_ten_racing_refunds_of_ten_on_a_fifty_payment_exactly_five_succeed(world: LedgerWorld) -> None:
+    rule = CommissionRule(
+        operation_type=OperationType.TRANSFER, issuer_id=world.issuers["EUR"].id, percent=Decimal(1), fixed=Decimal(0)
+    )
+    catalog.set_commission_rule(rule)
+    alice, bob = world.open_account("alice"), world.open_account("bob")
+    world.credit(alice, "50.50")
+    payer = world.customer("alice")
+    paid = transfers.execute(
+        payer, transfers.prepare(payer, alice, bob, Decimal(50)), idempotency_key=None, fingerprint=""
+    )
+    outcomes: list[str] = []
+
+    def refund(number: int) -> None:
+        try:
+            request = RefundRequest(amount=Decimal(10))
+            refunds.refund(
+                world.customer("bob"), paid.business_process_id, request, idempotency_key=f"r{number}", fingerprint=""
+            )
+            outcomes.append("refunded")
+        except refunds.RefundExceedsOriginal:
+            outcomes.append("refused")
+
+    with dynamodb_harness.one_call_at_a_time():
+        threads = [threading.Thread(target=refund, args=(number,)) for number in range(10)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert sorted(outcomes) == ["refunded"] * 5 + ["refused"] * 5
+    assert world.balance(alice) == (Decimal("50.50"), 0)  # the 0.50 commission came back in five shares
+    assert world.balance(bob) == (0, 0)
+    assert world.system_balance("EUR", SystemAccount.COMMISSION) == 0
+    assert reconciliation.reconcile().clean
+
+
+@given(
+    original=st.integers(1, 10**6),
+    commission=st.integers(0, 10**4),
+    cuts=st.lists(st.integers(1, 10**6), max_size=6),
+)
+def test_commission_shares_of_refunds_adding_up_to_the_original_add_up_to_the_commission(
+    original: int, commission: int, cuts: list[int]
+) -> None:
+    paid, charged = Decimal(original) / 100, Decimal(commission) / 100
+    points = sorted({min(cut, original) for cut in cuts} | {original})
+    shares, before = [], Decimal(0)
+    for point in points:
+        after = refunds.commission_share(charged, paid, Decimal(point) / 100, 2)
+        shares.append(after - before)
+        before = after
+    assert sum(shares) == charged
+    assert all(share >= 0 for share in shares)
