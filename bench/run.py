@@ -17,6 +17,7 @@ import os
 import statistics
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,13 +26,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # for this script's own import of the project's template reader
 sys.path.insert(0, str(ROOT / "layers" / "wallet"))  # the layer, for the ledger section's in-process world
 
-from bench import ledger, payments, transfers  # noqa: E402
+from bench import ledger, lifecycle, payments, transfers  # noqa: E402
 from local.template import Function, Template  # noqa: E402
 
 DEFAULT_RUNS = 7
 TRANSFER_SAMPLES = 50  # rounds of one transfer each way, for the transfer section's medians
 HOT_ACCOUNT_BURSTS = (16, 64, 256)  # concurrent payments to one account
 PAYMENT_SAMPLES = 3  # of each top-up, request and decision, for the money in and out section's counts
+LIFECYCLE_SAMPLES = 10  # transfers under a limit rule, each refunded in part, for the limits and refunds counts
 PLACEHOLDER = "bench"  # stands in for the template's unresolved values ({"Ref": ...}, {"Fn::GetAtt": ...})
 
 # Each child times only its own work: interpreter startup is excluded. It prints milliseconds.
@@ -270,6 +272,39 @@ def transfer_costs(samples: int = TRANSFER_SAMPLES) -> None:
     print("journal entries) are deleted after it, untimed, so every transfer meets tables of the same few items.")
 
 
+def limits_and_refunds(samples: int = LIFECYCLE_SAMPLES) -> None:
+    """DynamoDB calls per transfer with a limit rule in force, and per refund, through the handler."""
+    measured = lifecycle.measure(samples)
+    print(f"Limits and refunds: {samples} transfers through {transfers.FUNCTION}'s handler with a limit rule in force")
+    print("(per operation, daily and monthly, amount and count: four counters), each then refunded in part by its")
+    print("recipient (POST /transfers/{businessProcessId}/refund). Counts only: no timings.")
+    print("Targets: a transfer still makes 1 write call and its reads are unchanged (2) or one more (the rules,")
+    print("read with one BatchGetItem and cached for 30 s per container); a refund makes 1 write call.")
+    print()
+    print(f"{'operation':<22}  {'writes':>6}  {'reads':>5}  {'elements':>8}  {'target':<6}  operations, all samples")
+    print(f"{'-' * 22}  {'-' * 6}  {'-' * 5}  {'-' * 8}  {'-' * 6}  {'-' * 23}")
+    for name, samples_of, most_reads in (
+        ("transfer, limits on", measured.transfers, 3),
+        ("refund", measured.refunds, 2),
+    ):
+        writes = [sample.calls.writes for sample in samples_of]
+        reads = [sample.calls.reads for sample in samples_of]
+        met = set(writes) == {1} and max(reads) <= most_reads
+        operations = sum((sample.calls.operations for sample in samples_of), Counter[str]())
+        print(
+            f"{name:<22}  {_spread(writes):>6}  {_spread(reads):>5}  "
+            f"{_spread([sample.elements for sample in samples_of]):>8}  {'met' if met else 'MISSED':<6}  "
+            f"{_operations(operations)}"
+        )
+    reading = sum(1 for sample in measured.transfers if sample.calls.reads > 2)
+    print(
+        f"{reading} of {samples} transfers read the rules: the first (nothing cached yet), and any made once the "
+        "30 s cache had expired."
+    )
+    print("elements: the TransactWriteItems' items: the transfer's own (record, 2 balances, commission shard,")
+    print("3 journal entries) and one counter per limit; a refund's own and the original's refunded total.")
+
+
 def money_in_and_out(samples: int = PAYMENT_SAMPLES) -> None:
     """AWS calls per top-up, withdrawal request and decision, through RequestsFunction's handler."""
     with payments.World.embedded() as world:
@@ -343,6 +378,8 @@ def main() -> None:
     hot_account()
     print()
     transfer_costs()
+    print()
+    limits_and_refunds()
     print()
     money_in_and_out()
 

@@ -22,10 +22,11 @@ from bench import ledger as bench_ledger
 from local.lambdas import LocalLambdas
 from local.server import api_gateway_event
 from local.template import Route, Template
-from wallet import auth, aws, catalog, catalog_store, ledger, ledger_store
+from wallet import auth, aws, catalog, catalog_store, ledger, ledger_store, limits
 from wallet.commission import quote
 from wallet.ledger import Leg, Posting, SystemAccount
 from wallet.models.catalog import CommissionRule, OperationType
+from wallet.models.identity import Role
 
 FUNCTION = "TransfersFunction"
 METHOD, PATH, STAGE = "POST", "/transfers", "dev"
@@ -79,12 +80,14 @@ class World:
 
     def bare(self, destination: str, amount: Decimal) -> None:
         """The handler's DynamoDB calls without the handler: one BatchGetItem of both accounts, one GetItem of
-        the commission rule, and ledger.post of the same 3-leg posting given the accounts just read (so one
-        TransactWriteItems). No token, no event, no request or response model."""
+        the commission rule, the limit rules (read once, then cached as the handler's are), and ledger.post of
+        the same 3-leg posting given the accounts just read (so one TransactWriteItems). No token, no event, no
+        request or response model."""
         source_key, destination_key = ledger.customer_account(self.source), ledger.customer_account(destination)
         accounts = ledger_store.read_accounts([source_key, destination_key])
         rule = catalog_store.get_commission_rule(OperationType.TRANSFER, self.issuer.id)
         source = accounts[source_key]
+        limits.rule_for(OperationType.TRANSFER.value, source.currency, Role.INDIVIDUAL.value, self.source)  # cached
         shown = quote(amount, rule, int(source.item["fractionalDigits"]))
         process_id = str(uuid.uuid4())
         commission = ledger.system_account(self.issuer.id, SystemAccount.COMMISSION, ledger.shard_for(process_id))
