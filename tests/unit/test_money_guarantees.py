@@ -118,6 +118,38 @@ def test_a_top_up_decided_from_a_stale_copy_is_refused(world: LedgerWorld, first
     assert reconciliation.reconcile().clean
 
 
+def test_a_decision_records_its_reason_and_time(world: LedgerWorld) -> None:
+    request = world.pending_request("top-up-1", RequestKind.TOP_UP, world.open_account("alice"), "20.00")
+    payments.decide(STAFF, RequestKind.TOP_UP, request.request_identifier, False, "Duplicate payment")
+    stored = requests_store.get(request.request_identifier)
+    assert stored is not None
+    last = stored[0].history[-1]
+    assert (last.status, last.reason) == (RequestStatus.DECLINED, "Duplicate payment")
+    assert stored[1]["updatedAt"] == last.at != request.updated_at
+
+
+def test_a_retried_await_decision_changes_only_the_token_and_only_while_pending(world: LedgerWorld) -> None:
+    request = world.pending_request("top-up-1", RequestKind.TOP_UP, world.open_account("alice"), "20.00")
+    assert payments.await_decision(request.request_identifier, "token-2") == RequestStatus.PENDING
+    stored = requests_store.get(request.request_identifier)
+    assert stored is not None
+    assert (stored[0], stored[1]["taskToken"]) == (request, "token-2")
+    # The step retried once more, a decision landing between its read and its write: the decision stands.
+    race = Interleaving(scripted("await", "decide", "decide", "decide"))
+    outcomes = race.run(
+        {
+            "await": lambda: payments.await_decision(request.request_identifier, "token-3"),
+            "decide": lambda: payments.decide(STAFF, RequestKind.TOP_UP, request.request_identifier, True, None),
+        }
+    )
+    decision = [("decide", "GetItem"), ("decide", "BatchGetItem"), ("decide", "TransactWriteItems")]
+    assert race.trace == [("await", "GetItem"), *decision, ("await", "TransactWriteItems"), ("await", "GetItem")]
+    assert outcomes["await"].value() == RequestStatus.ACCEPTED
+    stored = requests_store.get(request.request_identifier)
+    assert stored is not None
+    assert (stored[0].status, stored[1]["taskToken"]) == (RequestStatus.ACCEPTED, "token-2")
+
+
 # --- idempotency keys: one effect per key and organisation ---
 
 
