@@ -8,7 +8,6 @@ from wallet import identity
 from wallet.api import create_app
 from wallet.models.identity import Credentials, Registered, RegistrationConfirmation, RegistrationRequest, TokenCreated
 from wallet.observability import logger, metrics
-from wallet.tracing import tracer
 
 app = create_app(authenticated=False)
 
@@ -34,7 +33,6 @@ def confirm_registration(confirmation: RegistrationConfirmation) -> dict[str, Re
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

@@ -24,7 +24,6 @@ from wallet.models.base import Page
 from wallet.models.identity import Role
 from wallet.models.limits import CoinLimits
 from wallet.observability import logger, metrics
-from wallet.tracing import tracer
 
 app = create_app()
 CoinSerialPath = Annotated[str, Path(alias="coinSerial", max_length=64)]
@@ -88,7 +87,6 @@ def reconcile() -> Reconciliation:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

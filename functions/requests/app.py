@@ -20,7 +20,6 @@ from wallet.models.requests import (
 )
 from wallet.models.transfers import Calculation
 from wallet.observability import logger, metrics
-from wallet.tracing import tracer
 
 app = create_app()
 RequestId = Annotated[str, Path(alias="requestIdentifier", max_length=64)]
@@ -84,7 +83,6 @@ def get_request(request_id: RequestId) -> MoneyRequest:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

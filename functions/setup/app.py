@@ -22,7 +22,6 @@ from wallet.models.catalog import (
 from wallet.models.identity import STAFF_ROLES, Role
 from wallet.models.limits import LimitRule, LimitRules
 from wallet.observability import logger, metrics
-from wallet.tracing import tracer
 
 app = create_app()
 PageSizeQuery = Annotated[PageSize, Query(alias="pageSize")]
@@ -86,7 +85,6 @@ def list_limits() -> LimitRules:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

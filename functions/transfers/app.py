@@ -32,7 +32,6 @@ from wallet.models.transfers import (
     TransferRequest,
 )
 from wallet.observability import logger, metrics
-from wallet.tracing import tracer
 
 app = create_app()
 CardId = Annotated[str, Path(alias="smartCardId", max_length=64)]
@@ -148,7 +147,6 @@ def look_up_card(request: CardLookup) -> CardFound:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

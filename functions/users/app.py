@@ -17,7 +17,6 @@ from wallet.models.identity import (
     UserListRequest,
 )
 from wallet.observability import logger, metrics
-from wallet.tracing import tracer
 
 app = create_app()
 
@@ -40,7 +39,6 @@ def list_users(request: UserListRequest = UserListRequest()) -> Page[User]:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

@@ -3,13 +3,15 @@
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
+from typing import TYPE_CHECKING
 
 import jwt
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 
 from wallet import clock
 from wallet.config import settings
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 from wallet.errors import Forbidden, NotFound, Unauthenticated
 from wallet.models.identity import STAFF_ROLES, AuthorizationToken, OrganizationType, Role
 from wallet.secrets import signing_key
@@ -85,7 +87,10 @@ def caller_from_authorization_header(header: str | None) -> Caller:
 
 
 @cache
-def _hasher() -> PasswordHasher:
+def _hasher() -> "PasswordHasher":
+    # Imported here: only the functions that log in or set passwords pay for argon2 at cold start.
+    from argon2 import PasswordHasher
+
     return PasswordHasher()  # argon2id with the library's RFC 9106 defaults
 
 
@@ -95,6 +100,8 @@ def hash_password(password: str) -> str:
 
 def password_matches(password_hash: str | None, password: str) -> bool:
     """Always spends one hash computation, so an unknown login takes as long as a wrong password."""
+    from argon2.exceptions import InvalidHashError, VerificationError  # see _hasher
+
     try:
         return _hasher().verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):

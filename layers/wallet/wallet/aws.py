@@ -30,3 +30,9 @@ def stepfunctions() -> Any:
 @cache
 def events() -> Any:
     return boto3.client("events")
+
+
+def forget_clients() -> None:
+    """The next call of each factory creates its client anew (after a SnapStart restore)."""
+    for factory in (dynamodb, ses, sns, stepfunctions, events):
+        factory.cache_clear()
