@@ -90,6 +90,7 @@ class MoneyLifecycle(RuleBasedStateMachine):
         a, b, c, _ = sorted(self.balance, key=self.owner.__getitem__)
         self.pay_now(a, b, Decimal("50.00"))  # one paid within the first issuer (with commission), one across
         self.pay_now(c, a, Decimal("40.00"))
+        self.refund_now(self.payments[0], Decimal("12.34"))  # a share that rounds up: 0.60 x 12.34 / 50 = 0.148
 
     def top_up(self, serial: str, amount: Decimal) -> None:
         body = BankTopUp(coin_serial=serial, amount=amount, bank_id=self.bank)
@@ -177,7 +178,9 @@ class MoneyLifecycle(RuleBasedStateMachine):
 
     @rule(data=st.data(), amount=st.none() | SMALL_AMOUNTS)
     def refund(self, data: st.DataObject, amount: Decimal | None) -> None:
-        payment = data.draw(st.sampled_from(self.payments))
+        self.refund_now(data.draw(st.sampled_from(self.payments)), amount)
+
+    def refund_now(self, payment: Payment, amount: Decimal | None) -> None:
         wanted = amount if amount is not None else payment.amount - payment.refunded
         expected: type[WalletError] | None = None
         if wanted <= 0 or payment.refunded + wanted > payment.amount:
