@@ -9,12 +9,14 @@ from local.aws import EmbeddedAws
 from local.lambdas import LocalLambdas
 from tests.unit.dynamodb_harness import Interleaving, scripted, seeded
 from tests.unit.ledger_world import STAFF, LedgerWorld, build_world
-from wallet import catalog, ledger, ledger_store, payments, reconciliation, requests_store, transfers
+from wallet import catalog, ledger, ledger_store, payments, reconciliation, refunds, requests_store, transfers
+from wallet.auth import Caller
 from wallet.errors import Conflict
 from wallet.idempotency import fingerprint
 from wallet.ledger import Leg, Posting, SystemAccount, WrongState
 from wallet.models.catalog import CommissionRule, NewBank, OperationType
 from wallet.models.requests import BankTopUp, BankWithdrawal, RequestKind, RequestStatus
+from wallet.models.transfers import RefundRequest
 
 
 @pytest.fixture
@@ -228,6 +230,22 @@ def test_the_same_key_from_two_organisations_names_two_operations(money: Money, 
     assert money.balance("alice") == (Decimal("96.00"), Decimal("3.00"))
     assert money.balance("bob") == (Decimal("94.00"), Decimal("4.00"))
     assert money.balance("carol") == (Decimal("103.00"), 0)
+    assert reconciliation.reconcile().clean
+
+
+def test_a_refund_key_is_each_organisations_own(money: Money) -> None:
+    """The recipient and staff both refund part of one transfer with the same key: two refunds."""
+    paid = money.transfer("alice", "bob", "20.00", None)
+
+    def refund(caller: Caller, amount: str) -> str:
+        request = RefundRequest(amount=Decimal(amount))
+        digest = fingerprint("refund", paid, amount)
+        return refunds.refund(caller, paid, request, idempotency_key="shared", fingerprint=digest).business_process_id
+
+    bob = money.world.customer("bob")
+    assert refund(bob, "5.00") == refund(bob, "5.00")  # a retry: refunded once
+    assert refund(STAFF, "3.00") != refund(bob, "5.00")
+    assert (money.balance("alice"), money.balance("bob")) == ((Decimal("88.00"), 0), (Decimal("112.00"), 0))
     assert reconciliation.reconcile().clean
 
 
