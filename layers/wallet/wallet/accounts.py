@@ -22,7 +22,7 @@ from wallet.models.accounts import (
 )
 from wallet.models.base import Page
 from wallet.models.identity import CUSTOMER_ROLES
-from wallet.money import quantum
+from wallet.money import in_digits
 
 
 def open_coin(caller: Caller, new: NewCoin) -> Coin:
@@ -93,7 +93,7 @@ def no_account(field: str) -> NotFound:
 
 def statement(caller: Caller, request: StatementRequest) -> Page[StatementEntry]:
     wanted = request.filter
-    visible_account(caller, wanted.coin_serial, "filter.coinSerial")
+    account = visible_account(caller, wanted.coin_serial, "filter.coinSerial")
     items, token = ledger_store.statement_page(
         ledger.customer_account(wanted.coin_serial),
         since=wanted.from_,
@@ -101,18 +101,21 @@ def statement(caller: Caller, request: StatementRequest) -> Page[StatementEntry]
         page_size=request.page_size,
         page_token=request.page_token,
     )
-    return Page[StatementEntry](records=[StatementEntry.model_validate(item) for item in items], next_page_token=token)
+    digits = int(account["fractionalDigits"])
+    figures = ("amount", "balanceAfter")
+    records = [StatementEntry.model_validate(item | {f: in_digits(item[f], digits) for f in figures}) for item in items]
+    return Page[StatementEntry](records=records, next_page_token=token)
 
 
 def coin_of(item: Item) -> Coin:
-    digits = quantum(int(item["fractionalDigits"]))
+    digits = int(item["fractionalDigits"])
     return Coin(
         coin_serial=item["coinSerial"],
         name=item["name"],
         issuer=IssuerRef(id=item["issuerId"], name=item["issuerName"]),
         currency=CurrencyRef(code=item["currency"], fractional_digits=int(item["fractionalDigits"])),
-        available_balance=Decimal(item["available"]).quantize(digits),
-        held_balance=Decimal(item["held"]).quantize(digits),
+        available_balance=in_digits(item["available"], digits),
+        held_balance=in_digits(item["held"], digits),
         status=AccountStatus(item["status"]),
         created_at=item["createdAt"],
     )

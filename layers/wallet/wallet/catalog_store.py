@@ -2,11 +2,12 @@
 
 from typing import Any
 
+from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from wallet.aws import dynamodb
 from wallet.config import settings
-from wallet.dynamo import Item, cancellation_codes, query_page
+from wallet.dynamo import Item, condition_failed, every_item, query_page, transact_write
 from wallet.errors import Conflict
 from wallet.models.catalog import Bank, Currency, Issuer, OperationType, StoredCommissionRule
 
@@ -24,7 +25,9 @@ def _put_new(item: Item) -> dict[str, Any]:
 
 
 def _get(kind: str, ident: str) -> Item | None:
-    item: Item | None = dynamodb().get_item(TableName=_table(), Key={"pk": f"{kind}#{ident}", "sk": kind}).get("Item")
+    """Strongly consistent: these reads gate money (rules, issuers, banks, currencies)."""
+    key = {"pk": f"{kind}#{ident}", "sk": kind}
+    item: Item | None = dynamodb().get_item(TableName=_table(), Key=key, ConsistentRead=True).get("Item")
     return item
 
 
@@ -60,11 +63,22 @@ def _record(model: Any) -> Item:
 
 def add_currency(currency: Currency) -> None:
     try:
-        dynamodb().transact_write_items(
-            TransactItems=[_put_new(_item("CURRENCY", currency.code, _record(currency), currency.code))]
-        )
-    except dynamodb().exceptions.TransactionCanceledException as error:
-        raise Conflict(f"The currency {currency.code} exists already", code="DUPLICATE_CURRENCY") from error
+        transact_write([_put_new(_item("CURRENCY", currency.code, _record(currency), currency.code))])
+    except ClientError as error:
+        if condition_failed(error, 0):
+            raise Conflict(f"The currency {currency.code} exists already", code="DUPLICATE_CURRENCY") from error
+        raise
+
+
+def fractional_digits_by_currency() -> dict[str, int]:
+    items = every_item(
+        "query",
+        TableName=_table(),
+        IndexName="gsi1",
+        KeyConditionExpression="gsi1pk = :kind",
+        ExpressionAttributeValues={":kind": "CURRENCY"},
+    )
+    return {item["code"]: int(item["fractionalDigits"]) for item in items}
 
 
 def get_currency(code: str) -> Currency | None:
@@ -97,10 +111,11 @@ def add_bank(bank: Bank) -> None:
     writes = [_put_new(_item("BANK", bank.bank_id, _record(bank), bank.created_at))]
     writes += [_put_new({"pk": f"{kind}#{code}", "sk": kind, "bankId": bank.bank_id}) for kind, code in claims]
     try:
-        dynamodb().transact_write_items(TransactItems=writes)
-    except dynamodb().exceptions.TransactionCanceledException as error:
-        codes = cancellation_codes(error)
-        taken = [field.lower() for (field, _), code in zip(claims, codes[1:], strict=False) if code != "None"]
+        transact_write(writes)
+    except ClientError as error:
+        taken = [field.lower() for index, (field, _) in enumerate(claims, start=1) if condition_failed(error, index)]
+        if not taken:
+            raise
         raise Conflict(
             "A bank with this code exists already",
             code="DUPLICATE_BANK_CODE",
@@ -117,8 +132,11 @@ def get_bank(bank_id: str) -> Bank | None:
 
 
 def put_commission_rule(rule: StoredCommissionRule) -> None:
+    """Its figures are kept as the decimal strings they were given in: they are never summed in DynamoDB,
+    and a stored number would come back trimmed ("0.10" as 0.1)."""
     ident = f"{rule.operation_type.value}#{rule.issuer_id}"
-    dynamodb().put_item(TableName=_table(), Item=_item("COMMISSION", ident, _record(rule), ident))
+    record = rule.model_dump(mode="json", by_alias=True, exclude_none=True)
+    dynamodb().put_item(TableName=_table(), Item=_item("COMMISSION", ident, record, ident))
 
 
 def commission_rule_key(operation_type: OperationType, issuer_id: str) -> dict[str, str]:

@@ -2,16 +2,21 @@
 
 import base64
 import json
+import random
+import time
 from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from wallet.aws import dynamodb
-from wallet.errors import InvalidInput
+from wallet.errors import Contention, InvalidInput
 from wallet.secrets import keyed_digest
 
 Item = dict[str, Any]
+# Reasons DynamoDB cancels a transaction's item with that mean "try again", not "refused".
+TRANSIENT_REASONS = frozenset({"TransactionConflict", "ThrottlingError"})
+TRANSACTION_ATTEMPTS = 5
 
 
 def encode_page_token(last_key: Item | None) -> str | None:
@@ -65,11 +70,12 @@ def every_item(operation: str, **request: Any) -> list[Item]:
         request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
 
 
-def batch_get(table: str, keys: list[Item], *, consistent: bool = False) -> list[Item]:
-    """One BatchGetItem for up to 100 keys (duplicates dropped); unprocessed keys are asked again."""
+def batch_get(table: str, keys: list[Item]) -> list[Item]:
+    """One BatchGetItem for up to 100 keys (duplicates dropped); unprocessed keys are asked again.
+    Strongly consistent: reads by key gate money or rights (limits, balances)."""
     unique = list({json.dumps(key, sort_keys=True): key for key in keys}.values())
     found: list[Item] = []
-    request: dict[str, Any] = {table: {"Keys": unique, "ConsistentRead": consistent}} if unique else {}
+    request: dict[str, Any] = {table: {"Keys": unique, "ConsistentRead": True}} if unique else {}
     while request:
         answer = dynamodb().batch_get_item(RequestItems=request)
         found += answer["Responses"].get(table, [])
@@ -80,3 +86,31 @@ def batch_get(table: str, keys: list[Item], *, consistent: bool = False) -> list
 def cancellation_codes(error: ClientError) -> list[str]:
     """The per-item outcome of a cancelled TransactWriteItems ('None' where the item was fine)."""
     return [reason.get("Code", "None") for reason in error.response.get("CancellationReasons", [])]
+
+
+def is_transient(error: ClientError) -> bool:
+    """Cancelled only by conflicts with other transactions or by throttling: nothing was refused."""
+    if error.response["Error"]["Code"] != "TransactionCanceledException":
+        return False
+    reasons = set(cancellation_codes(error)) - {"None"}
+    return not reasons or reasons <= TRANSIENT_REASONS
+
+
+def condition_failed(error: ClientError, index: int) -> bool:
+    """Whether the transaction's item at `index` (negative: from the end) failed its own condition."""
+    codes = cancellation_codes(error)
+    return -len(codes) <= index < len(codes) and codes[index] == "ConditionalCheckFailed"
+
+
+def transact_write(writes: list[dict[str, Any]]) -> None:
+    """One TransactWriteItems. A cancellation by conflicts or throttles only is tried again (bounded,
+    jittered), as the ledger does; any other is raised, for the caller to read with `condition_failed`."""
+    for attempt in range(TRANSACTION_ATTEMPTS):
+        try:
+            dynamodb().transact_write_items(TransactItems=writes)
+            return
+        except ClientError as error:
+            if not is_transient(error):
+                raise
+        time.sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311 - jitter, not secrecy
+    raise Contention("The item is being changed by other operations; try again")

@@ -45,6 +45,12 @@ class Conflict(WalletError):
     code = "CONFLICT"
 
 
+class Contention(Conflict):
+    """Other writes kept winning (or DynamoDB kept throttling) after every retry."""
+
+    code = "CONCURRENT_UPDATE"
+
+
 class PayloadTooLarge(WalletError):
     status = 413
     code = "PAYLOAD_TOO_LARGE"
@@ -53,6 +59,13 @@ class PayloadTooLarge(WalletError):
 class BusinessRuleViolation(WalletError):
     status = 422
     code = "BUSINESS_RULE_VIOLATION"
+
+
+class Unavailable(WalletError):
+    """A service the operation needs failed; nothing was changed that a retry would not redo."""
+
+    status = 503
+    code = "UNAVAILABLE"
 
 
 class TooManyAttempts(WalletError):

@@ -3,9 +3,11 @@
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from wallet.aws import dynamodb
 from wallet.config import settings
-from wallet.dynamo import Item, cancellation_codes, query_page, scan_page
+from wallet.dynamo import Item, condition_failed, query_page, scan_page, transact_write
 from wallet.errors import Conflict
 from wallet.models.identity import LegalType, Organization, OrganizationType, Role, User
 
@@ -44,10 +46,9 @@ def _key(kind: str, ident: str) -> Item:
     return {"pk": f"{kind}#{ident}", "sk": kind}
 
 
-def _get(kind: str, ident: str, *, consistent: bool = False) -> Item | None:
-    item: Item | None = (
-        dynamodb().get_item(TableName=_table(), Key=_key(kind, ident), ConsistentRead=consistent).get("Item")
-    )
+def _get(kind: str, ident: str) -> Item | None:
+    """Strongly consistent: these reads gate rights (a login just registered, a code, a lock-out)."""
+    item: Item | None = dynamodb().get_item(TableName=_table(), Key=_key(kind, ident), ConsistentRead=True).get("Item")
     return item
 
 
@@ -141,12 +142,11 @@ def create_user(
             }
         )
     try:
-        dynamodb().transact_write_items(TransactItems=writes)
-    except dynamodb().exceptions.TransactionCanceledException as error:
-        codes = cancellation_codes(error)
-        if codes and codes[0] == "ConditionalCheckFailed":
+        transact_write(writes)
+    except ClientError as error:
+        if condition_failed(error, 0):
             raise Conflict("This login is already registered", code="DUPLICATE_LOGIN") from error
-        if consumed_registration and codes[-1] == "ConditionalCheckFailed":
+        if consumed_registration and condition_failed(error, -1):
             raise Conflict(
                 "This registration was already confirmed or replaced", code="REGISTRATION_CHANGED"
             ) from error
@@ -243,7 +243,7 @@ def put_registration(registration: PendingRegistration) -> None:
 
 
 def get_registration(login: str) -> PendingRegistration | None:
-    item = _get("REGISTRATION", login, consistent=True)
+    item = _get("REGISTRATION", login)
     if not item:
         return None
     return PendingRegistration(
@@ -276,7 +276,7 @@ def spend_registration_attempt(registration: PendingRegistration, max_attempts: 
 
 
 def get_login_throttle(login: str) -> LoginThrottle:
-    item = _get("THROTTLE", login, consistent=True) or {}
+    item = _get("THROTTLE", login) or {}
     return LoginThrottle(failures=int(item.get("failures", 0)), locked_until_epoch=int(item.get("lockedUntilEpoch", 0)))
 
 

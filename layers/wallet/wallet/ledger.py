@@ -20,8 +20,8 @@ from botocore.exceptions import ClientError
 
 from wallet import clock, ledger_store
 from wallet.config import settings
-from wallet.dynamo import cancellation_codes
-from wallet.errors import BusinessRuleViolation, Conflict, NotFound, WalletError
+from wallet.dynamo import TRANSIENT_REASONS, cancellation_codes
+from wallet.errors import BusinessRuleViolation, Conflict, Contention, NotFound, WalletError
 from wallet.ledger_store import AccountState
 from wallet.models.accounts import AccountStatus
 
@@ -30,7 +30,7 @@ from wallet.models.accounts import AccountStatus
 RETRY_BUDGET_SECONDS = 6.0
 BACKOFF_BASE_SECONDS = 0.01
 BACKOFF_CAP_SECONDS = 0.5
-RETRYABLE_CODES = {"ConditionalCheckFailed", "TransactionConflict"}
+RETRYABLE_CODES = {"ConditionalCheckFailed", *TRANSIENT_REASONS}
 
 
 class Bucket(StrEnum):
@@ -136,10 +136,6 @@ def check_open(state: AccountState, open_to: tuple[AccountStatus, ...] = (Accoun
 
 class WrongState(Conflict):
     code = "WRONG_STATE"
-
-
-class Contention(Conflict):
-    code = "CONCURRENT_UPDATE"
 
 
 def post(posting: Posting, *, accounts: dict[str, AccountState] | None = None) -> Posted:
@@ -286,7 +282,7 @@ def _classify(error: ClientError, posting: Posting) -> str:
 
 def balance_of(keys: Iterable[str]) -> tuple[Decimal, Decimal]:
     """The summed balance of accounts, e.g. of a system account's shards."""
-    states = ledger_store.read_accounts(list(keys), consistent=False)
+    states = ledger_store.read_accounts(list(keys))
     return sum((state.available for state in states.values()), Decimal(0)), sum(
         (state.held for state in states.values()), Decimal(0)
     )

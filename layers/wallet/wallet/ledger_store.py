@@ -45,9 +45,9 @@ def account_state(item: Item) -> AccountState:
     )
 
 
-def read_accounts(keys: list[str], *, consistent: bool = True) -> dict[str, AccountState]:
-    """One BatchGetItem for up to 100 accounts."""
-    items = batch_get(_accounts(), [{"pk": key, "sk": ACCOUNT} for key in keys], consistent=consistent)
+def read_accounts(keys: list[str]) -> dict[str, AccountState]:
+    """One strongly consistent BatchGetItem for up to 100 accounts."""
+    items = batch_get(_accounts(), [{"pk": key, "sk": ACCOUNT} for key in keys])
     return {item["pk"]: account_state(item) for item in items}
 
 
@@ -66,7 +66,9 @@ def put_account_if_absent(item: Item) -> None:
 
 
 def get_account_item(key: str) -> Item | None:
-    item: Item | None = dynamodb().get_item(TableName=_accounts(), Key={"pk": key, "sk": ACCOUNT}).get("Item")
+    """Strongly consistent: it gates who may see or pay an account."""
+    answer = dynamodb().get_item(TableName=_accounts(), Key={"pk": key, "sk": ACCOUNT}, ConsistentRead=True)
+    item: Item | None = answer.get("Item")
     return item
 
 

@@ -82,4 +82,4 @@ def counter_release(key: dict[str, str], delta: Decimal) -> dict[str, Any]:
 
 def counters(keys: list[dict[str, str]]) -> dict[tuple[str, str], Decimal]:
     """What each counter has used, by (pk, sk); counters never moved are left out."""
-    return {(item["pk"], item["sk"]): Decimal(item["used"]) for item in batch_get(_journal(), keys, consistent=True)}
+    return {(item["pk"], item["sk"]): Decimal(item["used"]) for item in batch_get(_journal(), keys)}

@@ -47,5 +47,12 @@ def check_precision(amount: Decimal, fractional_digits: int, field: str = "amoun
     return exact
 
 
+def in_digits(amount: Decimal, fractional_digits: int) -> Decimal:
+    """A figure read back from DynamoDB in its currency's digits again: DynamoDB trims zeroes, so
+    "10.00" comes back as 10. More digits than the currency has are kept, never rounded away."""
+    padded = Decimal(amount).quantize(quantum(fractional_digits))
+    return padded if padded == amount else Decimal(amount)
+
+
 def round_half_up(amount: Decimal, fractional_digits: int) -> Decimal:
     return amount.quantize(quantum(fractional_digits), rounding=ROUND_HALF_UP)

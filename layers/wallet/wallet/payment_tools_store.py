@@ -1,8 +1,10 @@
 """Data access for transfer templates and smart cards: the only module that knows their table's keys."""
 
+from botocore.exceptions import ClientError
+
 from wallet.aws import dynamodb
 from wallet.config import settings
-from wallet.dynamo import Item, every_item
+from wallet.dynamo import Item, condition_failed, every_item, transact_write
 from wallet.models.transfers import SmartCard, SmartCardStatus, Template
 
 
@@ -11,7 +13,9 @@ def _table() -> str:
 
 
 def _get(kind: str, ident: str) -> Item | None:
-    item: Item | None = dynamodb().get_item(TableName=_table(), Key={"pk": f"{kind}#{ident}", "sk": kind}).get("Item")
+    """Strongly consistent: a card blocked a moment ago must not be paid."""
+    key = {"pk": f"{kind}#{ident}", "sk": kind}
+    item: Item | None = dynamodb().get_item(TableName=_table(), Key=key, ConsistentRead=True).get("Item")
     return item
 
 
@@ -45,31 +49,28 @@ def templates_of(organization_id: str) -> list[Template]:
     return [Template.model_validate(item) for item in _of_organization("TEMPLATE", organization_id)]
 
 
-def put_new_card(card: SmartCard, *, organization_id: str, number_digest: str, created_at: str) -> None:
-    """The card and a claim on its number's digest, so no number is issued twice."""
+def put_new_card(card: SmartCard, *, organization_id: str, number_digest: str, created_at: str) -> bool:
+    """The card and a claim on its number's digest, so no number is issued twice: False if it was."""
     item = {**_keys("CARD", card.smart_card_id, organization_id, created_at), **card.model_dump(by_alias=True)}
-    dynamodb().transact_write_items(
-        TransactItems=[
-            {
-                "Put": {
-                    "TableName": _table(),
-                    "Item": {**item, "organizationId": organization_id, "numberDigest": number_digest},
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            },
-            {
-                "Put": {
-                    "TableName": _table(),
-                    "Item": {
-                        "pk": f"CARDNUMBER#{number_digest}",
-                        "sk": "CARDNUMBER",
-                        "smartCardId": card.smart_card_id,
-                    },
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            },
-        ]
-    )
+    claim = {"pk": f"CARDNUMBER#{number_digest}", "sk": "CARDNUMBER", "smartCardId": card.smart_card_id}
+    try:
+        transact_write(
+            [
+                {
+                    "Put": {
+                        "TableName": _table(),
+                        "Item": {**item, "organizationId": organization_id, "numberDigest": number_digest},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                {"Put": {"TableName": _table(), "Item": claim, "ConditionExpression": "attribute_not_exists(pk)"}},
+            ]
+        )
+    except ClientError as error:
+        if condition_failed(error, 1):
+            return False
+        raise
+    return True
 
 
 def get_card(card_id: str) -> tuple[SmartCard, str] | None:

@@ -14,6 +14,7 @@ from wallet.auth import Caller
 from wallet.aws import stepfunctions
 from wallet.commission import Quote, quote
 from wallet.config import settings
+from wallet.dynamo import condition_failed
 from wallet.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound
 from wallet.idempotency import fingerprint, operation_id
 from wallet.ledger import Bucket, InsufficientFunds, Leg, Posting, SystemAccount, WrongState
@@ -105,7 +106,7 @@ def create_top_up_request(caller: Caller, body: BankTopUp, idempotency_key: str 
     try:
         requests_store.write(requests_store.creation(request, digest))
     except ClientError as error:
-        if error.response["Error"]["Code"] != "TransactionCanceledException":
+        if not condition_failed(error, 0):
             raise
         return _answer(_same_request(request.request_identifier, digest))
     _start_workflow(request, priced.account.item["ownerName"])
@@ -175,6 +176,7 @@ def _new_request(
         created_at=now,
         updated_at=now,
         history=[HistoryStep(status=status, at=now)],
+        fractional_digits=int(priced.account.item["fractionalDigits"]),
     )
 
 
@@ -265,7 +267,7 @@ def _apply(request: MoneyRequest, expected: RequestStatus, new: RequestStatus, r
         try:
             requests_store.write(guard)
         except ClientError as error:
-            if error.response["Error"]["Code"] == "TransactionCanceledException":
+            if condition_failed(error, 0):
                 raise WrongState(f"The request is no longer {expected.value}") from error
             raise
     step = HistoryStep(status=new, at=now, reason=reason)

@@ -3,8 +3,9 @@
 from collections import defaultdict
 from decimal import Decimal
 
-from wallet import ledger_store
+from wallet import catalog_store, ledger_store
 from wallet.models.accounts import CurrencyTotal, IssuerTotal, Reconciliation, ReconciliationIssue
+from wallet.money import in_digits
 
 
 def reconcile() -> Reconciliation:
@@ -51,14 +52,20 @@ def reconcile() -> Reconciliation:
     for currency, total in totals.items():
         if total != 0:
             issues.append(ReconciliationIssue(kind="CURRENCY_NOT_BALANCED", subject=currency, detail=f"sum {total}"))
+    digits = catalog_store.fractional_digits_by_currency()
     return Reconciliation(
         clean=not issues,
         currencies=[
-            CurrencyTotal(currency=currency, total=total, accounts=accounts[currency])
+            CurrencyTotal(currency=currency, total=in_digits(total, digits.get(currency, 0)), accounts=accounts[currency])
             for currency, total in sorted(totals.items())
         ],
         issuers=[
-            IssuerTotal(issuer_id=issuer, currency=currency, total=total, accounts=counts[(issuer, currency)])
+            IssuerTotal(
+                issuer_id=issuer,
+                currency=currency,
+                total=in_digits(total, digits.get(currency, 0)),
+                accounts=counts[(issuer, currency)],
+            )
             for (issuer, currency), total in sorted(books.items())
         ],
         issues=issues,

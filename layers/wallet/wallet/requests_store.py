@@ -4,7 +4,7 @@ from typing import Any
 
 from wallet.aws import dynamodb
 from wallet.config import settings
-from wallet.dynamo import Item
+from wallet.dynamo import Item, transact_write
 from wallet.models.requests import MoneyRequest, RequestStatus
 
 REQUEST = "REQUEST"
@@ -23,6 +23,7 @@ def creation(request: MoneyRequest, fingerprint: str) -> dict[str, Any]:
     item = {
         **request.model_dump(by_alias=True, exclude_none=True),
         **_key(request.request_identifier),
+        "fractionalDigits": request.fractional_digits,
         "fingerprint": fingerprint,
         "gsi1pk": f"ORG#{request.organization_id}",
         "gsi1sk": f"{request.created_at}#{request.request_identifier}",
@@ -68,7 +69,7 @@ def new_task_token(request_id: str, task_token: str) -> dict[str, Any]:
 
 def write(element: dict[str, Any]) -> None:
     """One request write on its own (no money moves with it), its condition still checked."""
-    dynamodb().transact_write_items(TransactItems=[element])
+    transact_write([element])
 
 
 def get(request_id: str) -> tuple[MoneyRequest, Item] | None:

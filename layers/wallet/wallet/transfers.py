@@ -28,7 +28,7 @@ from wallet.models.transfers import (
     Templates,
     TransferDone,
 )
-from wallet.money import check_precision
+from wallet.money import check_precision, in_digits
 from wallet.secrets import keyed_digest
 
 
@@ -122,13 +122,10 @@ def execute(
     posted = ledger.post(posting, accounts=prepared.accounts)
     if posted.replayed and posted.record.get("requestFingerprint") != fingerprint:
         raise Conflict("This Idempotency-Key was used for another request", code="IDEMPOTENCY_KEY_REUSED")
-    record = posted.record
-    commission = Decimal(record["commission"])
+    digits = int(prepared.source.item["fractionalDigits"])
+    amount, commission = (in_digits(posted.record[name], digits) for name in ("amount", "commission"))
     return TransferDone(
-        business_process_id=process_id,
-        amount=Decimal(record["amount"]),
-        commission=commission,
-        total_amount=Decimal(record["amount"]) + commission,
+        business_process_id=process_id, amount=amount, commission=commission, total_amount=amount + commission
     )
 
 
@@ -203,21 +200,22 @@ def issue_card(new: NewSmartCard) -> SmartCard:
     account = ledger_store.get_account_item(ledger.customer_account(new.coin_serial))
     if account is None:
         raise NotFound("No such account", details=[{"field": "coinSerial", "issue": "not found"}])
-    number = card_number()
-    card = SmartCard(
-        smart_card_id=str(uuid.uuid4()),
-        masked_number=f"**** **** **** {number[-4:]}",
-        coin_serial=new.coin_serial,
-        status=SmartCardStatus.ACTIVE,
-    )
-    # Only a keyed digest of the number is kept: it is never stored, shown or logged whole.
-    payment_tools_store.put_new_card(
-        card,
-        organization_id=account["organizationId"],
-        number_digest=keyed_digest("card", number),
-        created_at=clock.iso(clock.now()),
-    )
-    return card
+    while True:  # a number already issued (1 in 10^14 per card) is drawn again
+        number = card_number()
+        card = SmartCard(
+            smart_card_id=str(uuid.uuid4()),
+            masked_number=f"**** **** **** {number[-4:]}",
+            coin_serial=new.coin_serial,
+            status=SmartCardStatus.ACTIVE,
+        )
+        # Only a keyed digest of the number is kept: it is never stored, shown or logged whole.
+        if payment_tools_store.put_new_card(
+            card,
+            organization_id=account["organizationId"],
+            number_digest=keyed_digest("card", number),
+            created_at=clock.iso(clock.now()),
+        ):
+            return card
 
 
 def card_number(prefix: str = "9") -> str:

@@ -4,11 +4,11 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from wallet.models.accounts import CoinSerial
 from wallet.models.base import CamelModel, CaseInsensitiveEnum, Identifier
-from wallet.money import Amount, Money
+from wallet.money import Amount, Money, in_digits
 
 Reason = Annotated[str, Field(max_length=500)]
 
@@ -91,6 +91,15 @@ class MoneyRequest(CamelModel):
     recipient_name: str | None = None
     account_number: str | None = None
     reference: str | None = None
+    # Kept with the request, not shown: DynamoDB gives figures back trimmed ("10.00" as 10).
+    fractional_digits: int = Field(exclude=True)
+
+    @model_validator(mode="after")
+    def _figures_in_currency_digits(self) -> "MoneyRequest":
+        self.amount = in_digits(self.amount, self.fractional_digits)
+        self.commission = in_digits(self.commission, self.fractional_digits)
+        self.total_amount = in_digits(self.total_amount, self.fractional_digits)
+        return self
 
 
 class RequestAnswer(CamelModel):
