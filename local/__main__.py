@@ -21,7 +21,11 @@ def main() -> None:
         parameters={"AdminLogin": admin_login, "Stage": "local"},
         secret_values={"AdminPasswordSecret": admin_password},
         echo_outbox=True,
+        # As SES and SNS in their sandboxes: only the listed recipients get messages.
+        messaging_sandbox="WALLET_VERIFIED_RECIPIENTS" in os.environ,
     ).start()
+    for recipient in filter(None, os.environ.get("WALLET_VERIFIED_RECIPIENTS", "").split(",")):
+        aws.outbox.verify(recipient.strip())
     lambdas = LocalLambdas(aws)
     lambdas.invoke("BootstrapFunction", {})  # what the stack's custom resource does at deployment
     rules = ExecutionRules(lambdas).start()

@@ -13,6 +13,7 @@ from botocore.loaders import Loader, create_loader
 from moto import mock_aws
 
 from local.outbox import Outbox
+from local.strict import StrictWorld
 from local.template import Template, resolve
 
 REGION = "us-east-1"
@@ -46,13 +47,17 @@ class EmbeddedAws:
         parameters: dict[str, str] | None = None,
         secret_values: dict[str, str] | None = None,
         echo_outbox: bool = False,
+        strict: bool = True,
+        messaging_sandbox: bool = False,
     ):
         self.template = template
         self.parameter_overrides = parameters or {}
         self.secret_values = secret_values or {}
-        self.outbox = Outbox(echo=echo_outbox)
+        self.outbox = Outbox(echo=echo_outbox, sandbox=messaging_sandbox)
         self.references: dict[str, str] = {}
         self.world_id = f"world-{uuid.uuid4().hex[:12]}"
+        # AWS's rules where moto is kinder (local/strict.py); off only to show what moto lets through.
+        self.strict = StrictWorld() if strict else None
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
 
     def start(self) -> "EmbeddedAws":
@@ -67,6 +72,8 @@ class EmbeddedAws:
         session.register_component("data_loader", _service_descriptions())
         boto3.setup_default_session(botocore_session=session, region_name=REGION)
         self.outbox.install(boto3.DEFAULT_SESSION)  # type: ignore[arg-type]
+        if self.strict:
+            self.strict.install(boto3.DEFAULT_SESSION)  # type: ignore[arg-type]
         self._provision()
         return self
 
@@ -80,6 +87,8 @@ class EmbeddedAws:
                 with contextlib.suppress(Exception):  # moto cannot stop an execution whose thread has not begun
                     client.stop_execution(executionArn=execution["executionArn"])
         self._mock.stop()
+        if self.strict:
+            self.strict.uninstall()
 
     def __enter__(self) -> "EmbeddedAws":
         return self.start()
@@ -143,8 +152,8 @@ class EmbeddedAws:
         return {key: str(resolve(value, self.references)) for key, value in function_environment.items()}
 
     def process_environment(self) -> dict[str, str]:
-        """One process stands in for every function's container: their environments together.
-        Globals give every function the same values; the rest are each one function's own."""
+        """Every function's variables together: the environment tests run the layer in directly (each
+        function itself is invoked with its own only). Globals give every function the same values."""
         merged: dict[str, str] = {}
         for function in self.template.functions().values():
             for key, value in self.function_environment(function.environment).items():

@@ -1,0 +1,186 @@
+"""The API correct under AWS's rules, in the strict embedded world: DynamoDB's trimmed numbers,
+transactions cancelled by conflicts and throttles, and the SES/SNS sandboxes."""
+
+import re
+from typing import Any
+
+import pytest
+
+from local.aws import EmbeddedAws
+from tests.conftest import Api
+
+Item = dict[str, Any]
+
+
+class Wallet:
+    """EUR (2 digits), 1% on top-ups, 0.10 + 0% on transfers, a bank, two customers with accounts."""
+
+    def __init__(self, api: Api, admin: str):
+        self.api, self.admin = api, admin
+        api.post("/currencies", {"code": "EUR", "name": "Euro", "fractionalDigits": 2}, admin)
+        self.issuer = api.post("/issuers", {"currencyCode": "EUR", "name": "EUR"}, admin).json()["id"]
+        for operation, percent, fixed in (("BANK_TOP_UP", "1", "0"), ("TRANSFER", "0", "0.10")):
+            rule = {"operationType": operation, "issuerId": self.issuer, "percent": percent, "fixed": fixed}
+            assert api.post("/commissions", rule, admin).status_code == 201
+        bank = {"name": "Bank", "bic": "DEUTDEFF", "swift": "DEUTDEFFXXX", "country": "DE"}
+        self.bank = api.post("/bank-catalog", bank, admin).json()["bankId"]
+        self.alice, self.alice_coin = self.customer("alice")
+        self.bob, self.bob_coin = self.customer("bob")
+
+    def customer(self, name: str) -> tuple[str, str]:
+        body = {"login": f"{name}@example.com", "password": "Cust#2026", "role": "individual"}
+        assert self.api.post("/api/v1/users", body, self.admin).status_code == 201
+        token = self.api.token(f"{name}@example.com", "Cust#2026")
+        return token, self.api.post("/coins", {"issuerId": self.issuer}, token).json()["coinSerial"]
+
+    def top_up(self, amount: str, key: str) -> Any:
+        body = {"coinSerial": self.alice_coin, "amount": amount, "bankId": self.bank}
+        return self.api.post("/bank-top-ups/with-bank", body, self.admin, headers={"Idempotency-Key": key})
+
+    def transfer(self, amount: str, key: str) -> Any:
+        body = {"sourceCoinSerial": self.alice_coin, "destinationCoinSerial": self.bob_coin, "amount": amount}
+        return self.api.post("/transfers", body, self.alice, headers={"Idempotency-Key": key})
+
+
+@pytest.fixture
+def wallet(api: Api, admin_token: str) -> Wallet:
+    return Wallet(api, admin_token)
+
+
+def _only(kind: str, value: str) -> Any:
+    """A cancellation reason for the transaction's items that Put a `kind` item whose pk has `value`."""
+
+    def reason(item: Item) -> str | None:
+        put = item.get("Put", {}).get("Item", {})
+        return kind if value in str(put.get("pk", "")) else None
+
+    return reason
+
+
+# --- numbers: DynamoDB gives 100.00 back as 100 ---
+
+
+def test_money_read_back_is_answered_in_the_currency_digits(wallet: Wallet) -> None:
+    first = wallet.top_up("100.00", "top-up-1")
+    assert first.status_code == 201, first.text
+    assert (first.json()["amount"], first.json()["commission"]) == ("100.00", "1.00")
+    replay = wallet.top_up("100.00", "top-up-1")
+    assert (replay.status_code, replay.content) == (201, first.content)
+    request = wallet.api.get(f"/requests/{first.json()['requestIdentifier']}", wallet.admin).json()
+    assert (request["amount"], request["commission"], request["totalAmount"]) == ("100.00", "1.00", "99.00")
+    statement = wallet.api.post("/transactions/view", {"filter": {"coinSerial": wallet.alice_coin}}, wallet.alice)
+    [entry] = statement.json()["records"]
+    assert (entry["amount"], entry["balanceAfter"]) == ("99.00", "99.00")
+
+
+def test_a_transfer_replay_repeats_the_first_answer_byte_for_byte(wallet: Wallet) -> None:
+    wallet.top_up("100.00", "top-up-1")
+    first = wallet.transfer("10.00", "transfer-1")
+    assert first.status_code == 201, first.text
+    assert (first.json()["amount"], first.json()["commission"]) == ("10.00", "0.10")
+    replay = wallet.transfer("10.00", "transfer-1")
+    assert (replay.status_code, replay.content) == (201, first.content)
+
+
+def test_reconciliation_totals_and_commission_rules_keep_their_digits(wallet: Wallet) -> None:
+    wallet.top_up("100.00", "top-up-1")
+    report = wallet.api.get("/ledger/reconciliation", wallet.admin).json()
+    assert report["clean"]
+    assert [(total["currency"], total["total"]) for total in report["currencies"]] == [("EUR", "0.00")]
+    rules = wallet.api.get("/commissions", wallet.admin).json()["records"]
+    assert sorted(rule["fixed"] for rule in rules) == ["0", "0.10"]
+
+
+# --- transactions cancelled by conflicts and throttles are retried, never a false 409 ---
+
+
+@pytest.mark.parametrize("reason", ["TransactionConflict", "ThrottlingError"])
+def test_a_new_currency_cancelled_by_a_conflict_is_retried(
+    api: Api, admin_token: str, embedded_aws: EmbeddedAws, reason: str
+) -> None:
+    assert embedded_aws.strict
+    embedded_aws.strict.cancel_transaction(_only(reason, "CURRENCY#"))
+    created = api.post("/currencies", {"code": "EUR", "name": "Euro", "fractionalDigits": 2}, admin_token)
+    assert created.status_code == 201, created.text
+    again = api.post("/currencies", {"code": "EUR", "name": "Euro", "fractionalDigits": 2}, admin_token)
+    assert (again.status_code, again.json()["code"]) == (409, "DUPLICATE_CURRENCY")
+
+
+@pytest.mark.parametrize("reason", ["TransactionConflict", "ThrottlingError"])
+def test_a_bank_whose_code_claim_conflicts_is_retried_not_taken(
+    api: Api, admin_token: str, embedded_aws: EmbeddedAws, reason: str
+) -> None:
+    assert embedded_aws.strict
+    embedded_aws.strict.cancel_transaction(_only(reason, "BIC#"))
+    bank = {"name": "Bank", "bic": "DEUTDEFF", "swift": "DEUTDEFFXXX", "country": "DE"}
+    created = api.post("/bank-catalog", bank, admin_token)
+    assert created.status_code == 201, created.text
+    taken = api.post("/bank-catalog", {**bank, "swift": "DEUTDEFF001"}, admin_token)
+    assert [detail["field"] for detail in taken.json()["details"]] == ["bic"]
+
+
+def test_a_top_up_request_whose_creation_conflicts_is_retried(wallet: Wallet, embedded_aws: EmbeddedAws) -> None:
+    assert embedded_aws.strict
+    embedded_aws.strict.cancel_transaction(_only("TransactionConflict", "REQUEST#"))
+    body = {"coinSerial": wallet.alice_coin, "amount": "10.00", "bankId": wallet.bank}
+    path = "/bank-top-ups/create-request/with-bank"
+    created = wallet.api.post(path, body, wallet.alice, headers={"Idempotency-Key": "request-1"})
+    assert created.status_code == 201, created.text
+    replay = wallet.api.post(path, body, wallet.alice, headers={"Idempotency-Key": "request-1"})
+    assert replay.json()["requestIdentifier"] == created.json()["requestIdentifier"]
+
+
+@pytest.mark.parametrize("reason", ["TransactionConflict", "ThrottlingError"])
+def test_a_posting_cancelled_by_a_conflict_or_throttle_is_retried(
+    wallet: Wallet, embedded_aws: EmbeddedAws, reason: str
+) -> None:
+    wallet.top_up("100.00", "top-up-1")
+    assert embedded_aws.strict
+    embedded_aws.strict.cancel_transaction(_only(reason, "PROCESS#"))
+    done = wallet.transfer("10.00", "transfer-1")
+    assert done.status_code == 201, done.text
+    coins = wallet.api.get("/coins", wallet.bob).json()["coins"]
+    assert coins[0]["availableBalance"] == "10.00"
+
+
+def test_a_transaction_that_keeps_conflicting_is_a_409_not_a_500(
+    api: Api, admin_token: str, embedded_aws: EmbeddedAws
+) -> None:
+    assert embedded_aws.strict
+    embedded_aws.strict.cancel_transaction(_only("TransactionConflict", "CURRENCY#"), times=20)
+    refused = api.post("/currencies", {"code": "EUR", "name": "Euro", "fractionalDigits": 2}, admin_token)
+    assert (refused.status_code, refused.json()["code"]) == (409, "CONCURRENT_UPDATE")
+
+
+def _otp(api: Api, login: str) -> str:
+    records = api.get("/_local/outbox", params={"to": login}).json()["records"]
+    match = re.search(r"\b(\d{6})\b", records[-1]["body"])
+    assert match, records
+    return match.group(1)
+
+
+def test_a_registration_confirmed_during_a_conflict_is_retried(api: Api, embedded_aws: EmbeddedAws) -> None:
+    assert api.post("/registration", {"login": "carol@example.com", "role": "individual"}).status_code == 202
+    assert embedded_aws.strict
+    embedded_aws.strict.cancel_transaction(_only("TransactionConflict", "LOGIN#"))
+    confirmation = {"login": "carol@example.com", "otp": _otp(api, "carol@example.com"), "password": "Carol#2026"}
+    confirmed = api.post("/registration/confirm", confirmation)
+    assert confirmed.status_code == 201, confirmed.text
+    assert api.token("carol@example.com", "Carol#2026")
+
+
+# --- SES and SNS sandboxes: only verified recipients ---
+
+
+@pytest.mark.parametrize("login", ["dave@example.com", "+4915112345678"])
+def test_a_code_the_sandbox_refuses_is_a_clear_422_and_a_retry_works_once_verified(
+    api: Api, embedded_aws: EmbeddedAws, login: str
+) -> None:
+    embedded_aws.outbox.sandbox = True
+    refused = api.post("/registration", {"login": login, "role": "individual"})
+    assert (refused.status_code, refused.json()["code"]) == (422, "RECIPIENT_REFUSED")
+    assert refused.json()["details"] == [{"field": "login", "issue": "refused"}]
+    embedded_aws.outbox.verify(login)
+    assert api.post("/registration", {"login": login, "role": "individual"}).status_code == 202
+    confirmation = {"login": login, "otp": _otp(api, login), "password": "Dave#2026x"}
+    assert api.post("/registration/confirm", confirmation).status_code == 201

@@ -1,0 +1,111 @@
+"""The embedded world enforces AWS's rules where moto alone is kinder (local/strict.py)."""
+
+import json
+import time
+from decimal import Decimal
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from local.aws import EmbeddedAws
+from local.strict import EventuallyConsistentRead, normalised_number
+from tests.conftest import TEMPLATE
+from wallet import aws
+from wallet.config import settings
+
+
+@pytest.mark.parametrize(
+    ("stored", "read_back"),
+    [
+        ("10.00", "10"),
+        ("100", "100"),
+        ("0.00", "0"),
+        ("-0", "0"),
+        ("-10.20", "-10.2"),
+        ("007.50", "7.5"),
+        ("1E+2", "100"),
+    ],
+)
+def test_numbers_come_back_as_dynamodb_stores_them(stored: str, read_back: str) -> None:
+    assert normalised_number(stored) == read_back
+
+
+def test_the_world_stores_numbers_normalised(embedded_aws: EmbeddedAws) -> None:
+    table = settings().accounts_table
+    aws.dynamodb().put_item(TableName=table, Item={"pk": "n", "sk": "n", "amount": Decimal("10.00")})
+    aws.dynamodb().update_item(
+        TableName=table,
+        Key={"pk": "n", "sk": "n"},
+        UpdateExpression="ADD total :x",
+        ExpressionAttributeValues={":x": Decimal("0.50")},
+    )
+    item = aws.dynamodb().get_item(TableName=table, Key={"pk": "n", "sk": "n"}, ConsistentRead=True)["Item"]
+    assert (str(item["amount"]), str(item["total"])) == ("10", "0.5")
+
+
+def test_a_read_by_key_without_consistent_read_fails(embedded_aws: EmbeddedAws) -> None:
+    key = {"pk": "k", "sk": "k"}
+    with pytest.raises(EventuallyConsistentRead):
+        aws.dynamodb().get_item(TableName=settings().accounts_table, Key=key)
+    with pytest.raises(EventuallyConsistentRead):
+        aws.dynamodb().batch_get_item(RequestItems={settings().accounts_table: {"Keys": [key]}})
+
+
+def test_cancellation_reasons_are_injected_per_item_as_dynamodb_gives_them(embedded_aws: EmbeddedAws) -> None:
+    assert embedded_aws.strict
+    table = settings().accounts_table
+    embedded_aws.strict.cancel_transaction(
+        lambda item: "TransactionConflict" if item["Put"]["Item"]["pk"] == "b" else None
+    )
+    writes = [{"Put": {"TableName": table, "Item": {"pk": pk, "sk": "x"}}} for pk in ("a", "b")]
+    with pytest.raises(ClientError) as cancelled:
+        aws.dynamodb().transact_write_items(TransactItems=writes)
+    assert cancelled.value.response["Error"]["Code"] == "TransactionCanceledException"
+    assert [reason["Code"] for reason in cancelled.value.response["CancellationReasons"]] == [
+        "None",
+        "TransactionConflict",
+    ]
+    aws.dynamodb().transact_write_items(TransactItems=writes)  # once only
+    assert aws.dynamodb().scan(TableName=table, Select="COUNT")["Count"] >= 2
+
+
+def _run(definition: dict[str, Any]) -> dict[str, Any]:
+    client = boto3.client("stepfunctions")
+    machine = client.create_state_machine(
+        name=f"m{time.monotonic_ns()}", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/r"
+    )
+    execution = client.start_execution(stateMachineArn=machine["stateMachineArn"], input="{}")
+    deadline = time.monotonic() + 20
+    while True:
+        described = client.describe_execution(executionArn=execution["executionArn"])
+        if described["status"] != "RUNNING" or time.monotonic() > deadline:
+            return dict(described)
+        time.sleep(0.05)
+
+
+RUNTIME_ERROR_CAUGHT_BY_STATES_ALL = {
+    "StartAt": "Broken",
+    "States": {
+        # A path missing from the input is a States.Runtime error, raised before the task is called.
+        "Broken": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "nothing", "Payload": {"missing.$": "$.notThere"}},
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}],
+            "End": True,
+        },
+        "Caught": {"Type": "Succeed"},
+    },
+}
+
+
+def test_states_all_does_not_catch_a_runtime_error(embedded_aws: EmbeddedAws) -> None:
+    assert _run(RUNTIME_ERROR_CAUGHT_BY_STATES_ALL)["status"] == "FAILED"
+
+
+def test_moto_alone_would_catch_it() -> None:
+    """What the strict world changes: without it, moto's States.ALL catches States.Runtime."""
+    with EmbeddedAws(TEMPLATE, strict=False):
+        assert _run(RUNTIME_ERROR_CAUGHT_BY_STATES_ALL)["status"] == "SUCCEEDED"
