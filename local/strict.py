@@ -54,6 +54,7 @@ class StrictWorld:
         events = session.events
         events.register("before-parameter-build.dynamodb.GetItem", _require_consistent_get)
         events.register("before-parameter-build.dynamodb.BatchGetItem", _require_consistent_batch_get)
+        events.register("provide-client-params.dynamodb.TransactWriteItems", _remember_transaction)
         events.register("before-call.dynamodb.TransactWriteItems", self._maybe_cancel)  # type: ignore[arg-type]
 
     def uninstall(self) -> None:
@@ -67,11 +68,11 @@ class StrictWorld:
         moto itself never answers TransactionConflict or ThrottlingError."""
         self._cancellations += [reason_for_item] * times
 
-    def _maybe_cancel(self, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+    def _maybe_cancel(self, context: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
         if not self._cancellations:
             return None
         reason_for_item = self._cancellations.pop(0)
-        codes = [reason_for_item(item) or "None" for item in params["TransactItems"]]
+        codes = [reason_for_item(item) or "None" for item in context["strict_transaction"]["TransactItems"]]
         reasons = [
             {"Code": code} if code == "None" else {"Code": code, "Message": CANCELLATION_MESSAGES[code]}
             for code in codes
@@ -84,6 +85,10 @@ class StrictWorld:
         original = owner.__dict__[name]
         setattr(owner, name, replacement)
         self._restore.append(lambda: setattr(owner, name, original))
+
+
+def _remember_transaction(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+    context["strict_transaction"] = params
 
 
 def _normalising_init(original: Callable[..., None]) -> Callable[..., None]:

@@ -2,12 +2,14 @@
 transactions cancelled by conflicts and throttles, and the SES/SNS sandboxes."""
 
 import re
+import time
 from typing import Any
 
 import pytest
 
 from local.aws import EmbeddedAws
 from tests.conftest import Api
+from wallet.dynamo import TRANSACTION_ATTEMPTS
 
 Item = dict[str, Any]
 
@@ -48,11 +50,12 @@ def wallet(api: Api, admin_token: str) -> Wallet:
 
 
 def _only(kind: str, value: str) -> Any:
-    """A cancellation reason for the transaction's items that Put a `kind` item whose pk has `value`."""
+    """The cancellation reason `kind` for the transaction's items whose pk has `value`, none for the others."""
 
     def reason(item: Item) -> str | None:
-        put = item.get("Put", {}).get("Item", {})
-        return kind if value in str(put.get("pk", "")) else None
+        ((_, write),) = item.items()
+        key = write.get("Item") or write.get("Key") or {}
+        return kind if value in str(key.get("pk", "")) else None
 
     return reason
 
@@ -130,6 +133,20 @@ def test_a_top_up_request_whose_creation_conflicts_is_retried(wallet: Wallet, em
     assert replay.json()["requestIdentifier"] == created.json()["requestIdentifier"]
 
 
+def test_a_decision_whose_write_conflicts_is_retried_not_wrong_state(wallet: Wallet, embedded_aws: EmbeddedAws) -> None:
+    body = {"coinSerial": wallet.alice_coin, "amount": "10.00", "bankId": wallet.bank}
+    created = wallet.api.post("/bank-top-ups/create-request/with-bank", body, wallet.alice).json()
+    request_id = created["requestIdentifier"]
+    deadline = time.monotonic() + 30
+    while wallet.api.get(f"/requests/{request_id}", wallet.admin).json()["status"] == "SCREENING":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert embedded_aws.strict
+    embedded_aws.strict.cancel_transaction(_only("TransactionConflict", "REQUEST#"))
+    declined = wallet.api.post(f"/bank-top-ups/{request_id}/decline", {}, wallet.admin)
+    assert (declined.status_code, declined.json()["status"]) == (200, "DECLINED")
+
+
 @pytest.mark.parametrize("reason", ["TransactionConflict", "ThrottlingError"])
 def test_a_posting_cancelled_by_a_conflict_or_throttle_is_retried(
     wallet: Wallet, embedded_aws: EmbeddedAws, reason: str
@@ -147,7 +164,7 @@ def test_a_transaction_that_keeps_conflicting_is_a_409_not_a_500(
     api: Api, admin_token: str, embedded_aws: EmbeddedAws
 ) -> None:
     assert embedded_aws.strict
-    embedded_aws.strict.cancel_transaction(_only("TransactionConflict", "CURRENCY#"), times=20)
+    embedded_aws.strict.cancel_transaction(_only("TransactionConflict", "CURRENCY#"), times=TRANSACTION_ATTEMPTS)
     refused = api.post("/currencies", {"code": "EUR", "name": "Euro", "fractionalDigits": 2}, admin_token)
     assert (refused.status_code, refused.json()["code"]) == (409, "CONCURRENT_UPDATE")
 
