@@ -60,6 +60,7 @@ class LedgerWorld:
             created_at=now,
             updated_at=now,
             history=[HistoryStep(status=RequestStatus.PENDING, at=now)],
+            fractional_digits=int(account["fractionalDigits"]),
         )
         creation = requests_store.creation(request, fingerprint="-")
         if kind == RequestKind.TOP_UP:
