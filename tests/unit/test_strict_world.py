@@ -38,7 +38,8 @@ def test_the_world_stores_numbers_normalised(embedded_aws: EmbeddedAws) -> None:
     aws.dynamodb().update_item(
         TableName=table,
         Key={"pk": "n", "sk": "n"},
-        UpdateExpression="ADD total :x",
+        UpdateExpression="ADD #total :x",
+        ExpressionAttributeNames={"#total": "total"},
         ExpressionAttributeValues={":x": Decimal("0.50")},
     )
     item = aws.dynamodb().get_item(TableName=table, Key={"pk": "n", "sk": "n"}, ConsistentRead=True)["Item"]
