@@ -162,10 +162,9 @@ class _Answer:
     "answer", [{"cleared": "false"}, {"cleared": "true"}, {"reason": "no verdict"}, {"cleared": None}, {"cleared": 1}]
 )
 def test_a_screening_answer_that_is_not_a_boolean_true_declines_and_releases_the_hold(
-    flows: Requests, lambdas: LocalLambdas, monkeypatch: pytest.MonkeyPatch, answer: dict[str, object]
+    flows: Requests, monkeypatch: pytest.MonkeyPatch, answer: dict[str, object]
 ) -> None:
-    aml_screening = lambdas.layer_module("AmlCheckFunction", "wallet.screening")
-    monkeypatch.setattr(aml_screening, "aml_check", lambda subject: _Answer(answer))
+    monkeypatch.setattr(screening, "aml_check", lambda subject: _Answer(answer))
     request_id = flows.withdraw("30")
     assert flows.status(request_id, leaving=(RequestStatus.SCREENING,)) == RequestStatus.DECLINED
     expected_reason = answer.get("reason", "Declined by screening: no clear answer")
@@ -205,7 +204,7 @@ def test_an_execution_that_ends_unfinished_declines_its_request_and_releases_the
         calls.append("aml")
         raise ConnectionError("AML service unavailable")
 
-    monkeypatch.setattr(lambdas.layer_module("AmlCheckFunction", "wallet.screening"), "aml_check", unavailable)
+    monkeypatch.setattr(screening, "aml_check", unavailable)
     request_id = flows.withdraw("30")
     deadline = time.monotonic() + 10
     while not calls and time.monotonic() < deadline:

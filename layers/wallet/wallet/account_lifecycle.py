@@ -7,8 +7,8 @@ from botocore.exceptions import ClientError
 
 from wallet import accounts, ledger, ledger_store
 from wallet.auth import Caller
-from wallet.errors import BusinessRuleViolation, Forbidden
-from wallet.ledger import Contention, WrongState
+from wallet.errors import BusinessRuleViolation, Contention, Forbidden
+from wallet.ledger import WrongState
 from wallet.ledger_store import AccountState
 from wallet.models.accounts import AccountStatus, Coin
 from wallet.models.identity import STAFF_ROLES, Role

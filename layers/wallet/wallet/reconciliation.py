@@ -56,7 +56,9 @@ def reconcile() -> Reconciliation:
     return Reconciliation(
         clean=not issues,
         currencies=[
-            CurrencyTotal(currency=currency, total=in_digits(total, digits.get(currency, 0)), accounts=accounts[currency])
+            CurrencyTotal(
+                currency=currency, total=in_digits(total, digits.get(currency, 0)), accounts=accounts[currency]
+            )
             for currency, total in sorted(totals.items())
         ],
         issuers=[
