@@ -17,7 +17,7 @@ from wallet.errors import BusinessRuleViolation
 from wallet.ledger import Refusable
 from wallet.models.catalog import OperationType
 from wallet.models.limits import LIMITED_OPERATIONS, CoinLimit, CoinLimits, LimitRule, LimitRules, Remaining
-from wallet.money import check_precision, quantum
+from wallet.money import check_precision, in_digits
 
 RULES_CACHE_SECONDS = 30.0
 _rules_cache: dict[tuple[str, str, str, str], tuple[float, LimitRule | None]] = {}
@@ -187,7 +187,7 @@ def remaining(caller: Caller, coin_serial: str) -> CoinLimits:
         amount, count = left.get((operation, f"{name}.amount")), left.get((operation, f"{name}.count"))
         if amount is None and count is None:
             return None
-        shown = None if amount is None else amount.quantize(quantum(int(account["fractionalDigits"])))
+        shown = None if amount is None else in_digits(amount, int(account["fractionalDigits"]))
         return Remaining(amount=shown, count=None if count is None else int(count))
 
     return CoinLimits(

@@ -31,7 +31,9 @@ def rule_key(operation: str, currency: str, subject: str) -> dict[str, str]:
 def put_rule(rule: LimitRule, subject: str, at: str) -> None:
     """A second rule for the same operation, currency and subject replaces the first."""
     key = rule_key(rule.operation_type.value, rule.currency_code, subject)
-    item = rule.model_dump(by_alias=True, exclude_none=True) | key | {"gsi1pk": LIMIT, "gsi1sk": f"{at}#{subject}"}
+    # Amounts kept as the decimal strings they were given: a stored number comes back trimmed ("25.00" as 25).
+    record = rule.model_dump(mode="json", by_alias=True, exclude_none=True)
+    item = record | key | {"gsi1pk": LIMIT, "gsi1sk": f"{at}#{subject}"}
     dynamodb().put_item(TableName=_catalog(), Item=item)
 
 

@@ -15,7 +15,7 @@ from wallet.errors import BusinessRuleViolation, Conflict, NotFound
 from wallet.ledger import Leg, Posting, Refusable
 from wallet.models.catalog import OperationType
 from wallet.models.transfers import RefundDone, RefundRequest
-from wallet.money import check_precision, round_half_up
+from wallet.money import check_precision, in_digits, round_half_up
 
 REFUND = "TRANSFER_REFUND"
 MAX_ATTEMPTS = 8
@@ -94,6 +94,7 @@ def _posting(
         "commissionRefunded": share.commission,
         "refundedTotal": refunded + amount,
         "requestFingerprint": fingerprint,
+        "fractionalDigits": digits,
     } | ({"reason": request.reason} if request.reason else {})
     posting = Posting(
         refund_id,
@@ -113,7 +114,10 @@ def _refunded(original: dict[str, Any] | None) -> Decimal:
 def _answer(record: dict[str, object], fingerprint: str) -> RefundDone:
     if record.get("requestFingerprint") != fingerprint:
         raise Conflict("This Idempotency-Key was used for another request", code="IDEMPOTENCY_KEY_REUSED")
-    return RefundDone.model_validate(record)
+    done = RefundDone.model_validate(record)
+    digits = int(str(record["fractionalDigits"]))  # DynamoDB gives the figures back trimmed ("10.00" as 10)
+    figures = ("amount", "commission_refunded", "refunded_total")
+    return done.model_copy(update={name: in_digits(getattr(done, name), digits) for name in figures})
 
 
 def _unknown() -> NotFound:
