@@ -3,6 +3,7 @@ cached per token) and the gateway responses, so `make run` refuses and answers e
 
 import fnmatch
 import json
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -63,6 +64,8 @@ class Edge:
         except Exception as error:  # how a Lambda authorizer refuses, or fails
             if str(error) == "Unauthorized":
                 raise GatewayError("UNAUTHORIZED", "Unauthorized") from error
+            # API Gateway logs the failure and answers 500; so does the local edge, with the cause.
+            print(f"[edge] authorizer failed: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
             raise GatewayError("AUTHORIZER_FAILURE", "Internal server error") from error
         return answer
 

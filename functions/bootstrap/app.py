@@ -4,10 +4,10 @@ or a one-off invocation. Safe to run any number of times."""
 import os
 from typing import Any
 
-from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wallet import cloudformation, identity
+from wallet.aws import secrets
 from wallet.observability import logger
 
 
@@ -16,7 +16,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, s
     from_stack = "ResponseURL" in event
     try:
         if event.get("RequestType") != "Delete":  # users outlive the stack: the tables are retained
-            password = parameters.get_secret(os.environ["ADMIN_PASSWORD_SECRET_ID"])
+            password = secrets().get(os.environ["ADMIN_PASSWORD_SECRET_ID"], max_age=0)
             identity.bootstrap(os.environ["ADMIN_LOGIN"], password)
     except Exception as error:
         logger.exception("Bootstrap failed")

@@ -32,7 +32,15 @@ def events() -> Any:
     return boto3.client("events")
 
 
+@cache
+def secrets() -> Any:
+    """Powertools' secrets provider (it caches values) on a client made like the others."""
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+    return SecretsProvider(boto3_client=boto3.client("secretsmanager"))
+
+
 def forget_clients() -> None:
     """The next call of each factory creates its client anew (after a SnapStart restore)."""
-    for factory in (dynamodb, ses, sns, stepfunctions, events):
+    for factory in (dynamodb, ses, sns, stepfunctions, events, secrets):
         factory.cache_clear()

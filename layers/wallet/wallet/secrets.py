@@ -3,15 +3,15 @@
 import hashlib
 import hmac
 
-from aws_lambda_powertools.utilities import parameters
-
+from wallet.aws import secrets
 from wallet.config import settings
 
 SECRET_CACHE_SECONDS = 300
 
 
 def signing_key() -> bytes:
-    return parameters.get_secret(settings().token_secret_id, max_age=SECRET_CACHE_SECONDS).encode()
+    value: str = secrets().get(settings().token_secret_id, max_age=SECRET_CACHE_SECONDS)
+    return value.encode()
 
 
 def keyed_digest(purpose: str, *parts: str) -> str:
