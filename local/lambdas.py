@@ -9,6 +9,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from types import ModuleType
 from typing import Any
 
@@ -96,11 +97,12 @@ class LocalLambdas:
         try:
             if world != self.aws.world_id:
                 raise LookupError(f"{function_name} of {world or 'no world'} is not served here")
-            result = self.invoke(function_name, json.loads(payload))
+            # The result as the Python runtime serialises it: one it cannot is the invocation's error.
+            body = json.dumps(self.invoke(function_name, json.loads(payload)), default=_runtime_json).encode()
         except Exception as error:  # becomes the invocation's FunctionError, as on Lambda
-            result = {"errorType": type(error).__name__, "errorMessage": str(error)}
+            error_type = "Runtime.MarshalError" if isinstance(error, MarshalError) else type(error).__name__
+            body = json.dumps({"errorType": error_type, "errorMessage": str(error)}).encode()
             answer["FunctionError"] = "Unhandled"
-        body = json.dumps(result, default=str).encode()
         answer["Payload"] = StreamingBody(io.BytesIO(body), len(body))
         return AWSResponse("", 200, HTTPHeaders(), None), answer
 
@@ -119,3 +121,15 @@ class LocalLambdas:
         spec.loader.exec_module(module)
         self._handlers[function.logical_id] = getattr(module, attribute)
         return self._handlers[function.logical_id]
+
+
+class MarshalError(TypeError):
+    """The Lambda Python runtime could not serialise a function's result."""
+
+
+def _runtime_json(value: Any) -> float:
+    """The Lambda Python runtime's serialiser: a Decimal becomes a float, any other unknown type is refused
+    (moto would pass anything, as text)."""
+    if isinstance(value, Decimal):
+        return float(value)
+    raise MarshalError(f"Unable to marshal response: {type(value).__name__} is not JSON serializable")

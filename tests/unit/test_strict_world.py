@@ -10,6 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from local.aws import EmbeddedAws
+from local.lambdas import LocalLambdas
 from local.strict import EventuallyConsistentRead, normalised_number
 from tests.conftest import TEMPLATE
 from wallet import aws
@@ -110,3 +111,21 @@ def test_moto_alone_would_catch_it() -> None:
     """What the strict world changes: without it, moto's States.ALL catches States.Runtime."""
     with EmbeddedAws(TEMPLATE, strict=False):
         assert _run(RUNTIME_ERROR_CAUGHT_BY_STATES_ALL)["status"] == "SUCCEEDED"
+
+
+def test_a_lambda_task_result_the_runtime_cannot_serialise_fails_the_invocation(
+    lambdas: LocalLambdas, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """moto would pass it on as text; the Lambda runtime refuses it (a Decimal it turns into a float)."""
+    monkeypatch.setitem(lambdas._handlers, "AmlCheckFunction", lambda event, context: {"at": object()})
+    arn = embedded_function_arn(lambdas, "AmlCheckFunction")
+    refused = boto3.client("lambda").invoke(FunctionName=arn, Payload=b"{}")
+    assert refused["FunctionError"] == "Unhandled"
+    assert json.loads(refused["Payload"].read())["errorType"] == "Runtime.MarshalError"
+    monkeypatch.setitem(lambdas._handlers, "AmlCheckFunction", lambda event, context: {"amount": Decimal("1.50")})
+    answered = boto3.client("lambda").invoke(FunctionName=arn, Payload=b"{}")
+    assert json.loads(answered["Payload"].read()) == {"amount": 1.5}
+
+
+def embedded_function_arn(lambdas: LocalLambdas, function: str) -> str:
+    return lambdas.aws.references[f"{function}.Arn"]
