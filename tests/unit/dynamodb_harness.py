@@ -171,18 +171,25 @@ class Interleaving:
                     thread.start()
                     self._turn.wait_for(lambda: self._running is None)
                 threads.append(thread)
-            while True:
-                with self._turn:
-                    if not self._waiting:
-                        break
-                    chosen = self.choose([name for name in operations if name in self._waiting])
-                    self.trace.append((chosen, self._waiting.pop(chosen)))
-                    self._running = chosen
-                    self._turn.notify_all()
-                    self._turn.wait_for(lambda: self._running is None)
+            try:
+                self._take_turns(list(operations), self.choose)
+            except BaseException:  # the schedule failed (hypothesis stopped a draw): finish the rest, in order
+                self._take_turns(list(operations), lambda waiting: waiting[0])
+                raise
             for thread in threads:
                 thread.join()
         return outcomes
+
+    def _take_turns(self, names: list[str], choose: Choose) -> None:
+        while True:
+            with self._turn:
+                if not self._waiting:
+                    return
+                chosen = choose([name for name in names if name in self._waiting])
+                self.trace.append((chosen, self._waiting.pop(chosen)))
+                self._running = chosen
+                self._turn.notify_all()
+                self._turn.wait_for(lambda: self._running is None)
 
     def _taking_turns(self, call: ApiCall) -> ApiCall:
         def in_turn(operation: str, params: dict[str, Any]) -> Any:
