@@ -6,7 +6,7 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from local.edge import Edge, GatewayError
 from local.lambdas import LocalLambdas
@@ -40,7 +40,9 @@ def api_gateway_event(
         "multiValueHeaders": {name: [value] for name, value in headers.items()},
         "queryStringParameters": {name: values[-1] for name, values in query.items()} or None,
         "multiValueQueryStringParameters": query or None,
-        "pathParameters": (match.groupdict() if match else None) or None,
+        # API Gateway hands a function its path parameters URL-decoded.
+        "pathParameters": ({name: unquote(value) for name, value in match.groupdict().items()} if match else None)
+        or None,
         "stageVariables": None,
         "requestContext": {
             "resourcePath": route.path,
@@ -60,6 +62,7 @@ def api_gateway_event(
 
 class LocalApi(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 64  # 64 clients connecting at once wait for their turn instead of being reset
 
     def __init__(self, address: tuple[str, int], lambdas: LocalLambdas):
         super().__init__(address, _RequestHandler)
@@ -82,20 +85,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
     server: LocalApi
     protocol_version = "HTTP/1.1"
 
-    def do_GET(self) -> None:
-        self._handle()
-
-    def do_POST(self) -> None:
-        self._handle()
-
-    def do_PUT(self) -> None:
-        self._handle()
-
-    def do_DELETE(self) -> None:
-        self._handle()
-
-    def do_PATCH(self) -> None:
-        self._handle()
+    def __getattr__(self, name: str) -> Any:
+        """Every method (GET, TRACE, OPTIONS, HEAD, any other) is routed: an unknown one meets the API's 404."""
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)
 
     def _handle(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -132,7 +126,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 self.send_header(name, value)
         self.send_header("Content-Length", str(len(content)))
         self.end_headers()
-        self.wfile.write(content)
+        if self.command != "HEAD":
+            self.wfile.write(content)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         print(f"[api] {self.command} {self.path} -> {args[1] if len(args) > 1 else ''}", flush=True)

@@ -32,7 +32,7 @@ def confirm_registration(confirmation: RegistrationConfirmation) -> dict[str, Re
     return {"members": identity.confirm_registration(confirmation)}
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

@@ -11,7 +11,7 @@ from wallet.errors import Unauthenticated
 from wallet.observability import logger
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         caller = caller_from_authorization_header(event.get("authorizationToken"))

@@ -11,7 +11,7 @@ from wallet.aws import secrets
 from wallet.observability import logger
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
     from_stack = "ResponseURL" in event
     try:

@@ -10,7 +10,7 @@ from wallet.models.requests import ScreeningSubject
 from wallet.observability import logger
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @event_parser(model=ScreeningSubject)
 def lambda_handler(subject: ScreeningSubject, context: LambdaContext) -> dict[str, Any]:
     return screening.card_provider(subject).model_dump(by_alias=True)

@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from wallet import refunds, transfers
 from wallet.api import IdempotencyKey, caller, create_app
 from wallet.idempotency import fingerprint
+from wallet.models.base import Page
 from wallet.models.identity import Role
 from wallet.models.transfers import (
     Calculation,
@@ -26,7 +27,6 @@ from wallet.models.transfers import (
     Template,
     TemplateFromOperation,
     TemplateListRequest,
-    Templates,
     TemplateTransfer,
     TransferDone,
     TransferRequest,
@@ -76,7 +76,7 @@ def save_template(new: NewTemplate) -> Template:
 
 
 @app.post("/templates/transfer/view", summary="The caller's transfer templates")
-def list_templates(request: TemplateListRequest = TemplateListRequest()) -> Templates:
+def list_templates(request: TemplateListRequest = TemplateListRequest()) -> Page[Template]:
     return transfers.list_templates(caller(app), request)
 
 
@@ -146,7 +146,7 @@ def look_up_card(request: CardLookup) -> CardFound:
     return transfers.look_up_card(request.card_number)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

@@ -11,7 +11,7 @@ from wallet.models.requests import ExecutionEnded, RequestStatus, WorkflowStep, 
 from wallet.observability import logger, metrics
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if "detail-type" in event:

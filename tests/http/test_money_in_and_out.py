@@ -16,7 +16,6 @@ def world_parameters() -> dict[str, str]:
     return {
         "DecisionTimeoutSeconds": "30",
         "RetryIntervalSeconds": "1",
-        "AmlAmountThreshold": "1000",
         "AmlDeniedNames": "Mallory Evil",
         "CardProviderLimit": "500",
     }
@@ -27,7 +26,8 @@ class Wallet:
 
     def __init__(self, api: Api, admin: str):
         self.api, self.admin = api, admin
-        api.post("/currencies", {"code": "EUR", "name": "Euro", "fractionalDigits": 2}, admin)
+        currency = {"code": "EUR", "name": "Euro", "fractionalDigits": 2, "amlThreshold": "1000"}
+        api.post("/currencies", currency, admin)
         self.issuer = api.post("/issuers", {"currencyCode": "EUR", "name": "EUR"}, admin).json()["id"]
         for operation, percent, fixed in (
             ("BANK_TOP_UP", "0", "0.50"),

@@ -1,7 +1,6 @@
 """The HTTP face every function shares: one resolver set-up, the error shape, the caller's identity."""
 
 import json
-from decimal import Decimal
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -10,23 +9,13 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Header
 
 from wallet.auth import Caller, caller_from_authorization_header
-from wallet.errors import PayloadTooLarge, Unauthenticated, WalletError
+from wallet.dynamo import page_scope
+from wallet.edge import checked_event, list_scope, parse_json_body
+from wallet.errors import WalletError
 from wallet.observability import logger
 
-MAX_BODY_BYTES = 64 * 1024
 # Every money-moving POST takes one: the same key and body answer the first result, another body 409.
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=128)]
-
-
-def parse_json_body(body: str) -> Any:
-    """Numbers are parsed exactly (Decimal), never through a binary float."""
-    if len(body.encode()) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"The body exceeds {MAX_BODY_BYTES} bytes")
-    return json.loads(body, parse_float=Decimal, parse_constant=_reject_constant)
-
-
-def _reject_constant(name: str) -> Any:
-    raise json.JSONDecodeError(f"{name} is not a JSON value", name, 0)
 
 
 class WalletResolver(APIGatewayRestResolver):
@@ -38,19 +27,29 @@ class WalletResolver(APIGatewayRestResolver):
         self.authenticated = authenticated
 
     def resolve(self, event: Any, context: Any) -> dict[str, Any]:
-        if self.authenticated:
-            headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
-            try:
-                self.append_context(caller=caller_from_authorization_header(headers.get("authorization")))
-            except Unauthenticated as error:
-                self.clear_context()
-                return {
-                    "statusCode": error.status,
-                    "headers": {"Content-Type": content_types.APPLICATION_JSON},
-                    "body": json.dumps(error.body()),
-                    "isBase64Encoded": False,
-                }
-        return super().resolve(event, context)
+        """The caller first (401), then the body's media type and form (415, 400), then the route."""
+        self.clear_context()
+        caller_id = ""
+        try:
+            if self.authenticated:
+                headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
+                who = caller_from_authorization_header(headers.get("authorization"))
+                self.append_context(caller=who)
+                caller_id = who.user_id
+            event, body = checked_event(event)
+        except WalletError as error:
+            self.clear_context()
+            return {
+                "statusCode": error.status,
+                "headers": {"Content-Type": content_types.APPLICATION_JSON},
+                "body": json.dumps(error.body()),
+                "isBase64Encoded": False,
+            }
+        scope = page_scope.set(list_scope(event, body, caller_id))
+        try:
+            return super().resolve(event, context)
+        finally:
+            page_scope.reset(scope)
 
 
 def create_app(*, authenticated: bool = True) -> WalletResolver:

@@ -18,6 +18,7 @@ from wallet.models.catalog import (
     NewIssuer,
     StoredCommissionRule,
 )
+from wallet.money import check_precision
 
 
 def add_currency(new: NewCurrency) -> Currency:
@@ -55,8 +56,14 @@ def add_bank(new: NewBank) -> Bank:
 
 
 def set_commission_rule(rule: CommissionRule) -> StoredCommissionRule:
-    existing_issuer(rule.issuer_id)
-    stored = StoredCommissionRule(**rule.model_dump(), updated_at=clock.iso(clock.now()))
+    """Its money figures in the issuer's currency's digits: a fee the currency cannot pay is refused."""
+    digits = existing_currency(existing_issuer(rule.issuer_id).currency_code).fractional_digits
+    figures = {
+        name: check_precision(value, digits, name)
+        for name in ("fixed", "min", "max")
+        if (value := getattr(rule, name)) is not None
+    }
+    stored = StoredCommissionRule(**(rule.model_dump() | figures), updated_at=clock.iso(clock.now()))
     catalog_store.put_commission_rule(stored)
     return stored
 

@@ -18,7 +18,6 @@ class Settings(BaseModel):
     payment_tools_table: str = Field(alias="PAYMENT_TOOLS_TABLE")
     requests_table: str = Field(alias="REQUESTS_TABLE")
     approval_workflow_arn: str | None = Field(None, alias="APPROVAL_WORKFLOW_ARN")
-    aml_amount_threshold: Decimal = Field(Decimal(10_000), alias="AML_AMOUNT_THRESHOLD")
     aml_denied_names: str = Field("", alias="AML_DENIED_NAMES")
     card_provider_limit: Decimal = Field(Decimal(5_000), alias="CARD_PROVIDER_LIMIT")
     event_source: str = Field("wallet", alias="EVENT_SOURCE")

@@ -1,10 +1,12 @@
 """Small DynamoDB helpers shared by the data-access modules: pages and transaction outcomes."""
 
 import base64
+import hmac
 import json
 import random
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -18,13 +20,17 @@ Item = dict[str, Any]
 TRANSIENT_REASONS = frozenset({"TransactionConflict", "ThrottlingError"})
 TRANSACTION_ATTEMPTS = 5
 
+# What a page token belongs to (route, caller, filter): set by the HTTP edge for each request, so a token
+# from one list, caller or filter is refused by every other.
+page_scope: ContextVar[str] = ContextVar("page_scope", default="")
+
 
 def encode_page_token(last_key: Item | None) -> str | None:
     """Opaque and signed, so a client cannot steer a query to keys it was not given."""
     if not last_key:
         return None
     payload = json.dumps(last_key, sort_keys=True, default=str)
-    signature = keyed_digest("page", payload)[:32]
+    signature = keyed_digest("page", page_scope.get(), payload)[:32]
     return base64.urlsafe_b64encode(f"{signature}.{payload}".encode()).decode()
 
 
@@ -33,21 +39,29 @@ def decode_page_token(token: str | None) -> Item | None:
         return None
     try:
         signature, _, payload = base64.urlsafe_b64decode(token.encode()).decode().partition(".")
-        if keyed_digest("page", payload)[:32] == signature:
+        if hmac.compare_digest(keyed_digest("page", page_scope.get(), payload)[:32], signature):
             return json.loads(payload)  # type: ignore[no-any-return]
     except (ValueError, UnicodeDecodeError):
         pass
-    raise InvalidInput("pageToken", "is not a page token issued by this API")
+    raise InvalidInput("pageToken", "is not a page token this API issued for this list, caller and filter")
 
 
 def page(
     operation: Callable[..., Item], *, page_size: int, page_token: str | None, **request: Any
 ) -> tuple[list[Item], str | None]:
+    """Reads on until the page fills or the data ends: a filter may leave a read empty, and an empty
+    page never carries a token."""
     start = decode_page_token(page_token)
     if start:
         request["ExclusiveStartKey"] = start
-    answer = operation(Limit=page_size, **request)
-    return answer.get("Items", []), encode_page_token(answer.get("LastEvaluatedKey"))
+    items: list[Item] = []
+    while True:
+        answer = operation(Limit=page_size - len(items), **request)
+        items += answer.get("Items", [])
+        last_key = answer.get("LastEvaluatedKey")
+        if not last_key or len(items) >= page_size:
+            return items, encode_page_token(last_key)
+        request["ExclusiveStartKey"] = last_key
 
 
 def query_page(**request: Any) -> tuple[list[Item], str | None]:

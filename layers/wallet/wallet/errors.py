@@ -56,6 +56,11 @@ class PayloadTooLarge(WalletError):
     code = "PAYLOAD_TOO_LARGE"
 
 
+class UnsupportedMediaType(WalletError):
+    status = 415
+    code = "UNSUPPORTED_MEDIA_TYPE"
+
+
 class BusinessRuleViolation(WalletError):
     status = 422
     code = "BUSINESS_RULE_VIOLATION"

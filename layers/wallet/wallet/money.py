@@ -1,6 +1,7 @@
 """Money: exact decimals checked against the currency's digits, and commission rounding."""
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+import re
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer
@@ -8,18 +9,42 @@ from pydantic import BeforeValidator, PlainSerializer
 from wallet.errors import InvalidInput
 
 MAX_AMOUNT = Decimal("1e15")
+MAX_INTEGER_DIGITS = 18
+MAX_FRACTIONAL_DIGITS = 8  # the most any currency has
+PERCENT_DIGITS = 4
+# ASCII digits only: no sign, exponent, spaces, `_` or other scripts' digits.
+PLAIN_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
+
+
+def plain_decimal(value: Any, *, fractional_digits: int = MAX_FRACTIONAL_DIGITS) -> Decimal:
+    """A non-negative decimal a client wrote plainly, as a string or a JSON number (already an exact
+    Decimal or int: the edge never makes floats), small enough for every store."""
+    if isinstance(value, str):
+        if not PLAIN_DECIMAL.fullmatch(value):
+            raise ValueError("must be a plain decimal such as 10.50 (ASCII digits, one optional point)")
+        number = Decimal(value)
+    elif isinstance(value, int | Decimal) and not isinstance(value, bool) and Decimal(value).is_finite():
+        number = Decimal(value)
+    else:
+        raise ValueError("must be a decimal number, as a string or a JSON number")
+    if number < 0:
+        raise ValueError("must not be negative")
+    number = number + 0  # -0 becomes 0
+    if number.adjusted() >= MAX_INTEGER_DIGITS:
+        raise ValueError(f"must have at most {MAX_INTEGER_DIGITS} integer digits")
+    if fractional_digits_of(number) > fractional_digits:
+        raise ValueError(f"must have at most {fractional_digits} fractional digits")
+    return number
+
+
+def fractional_digits_of(number: Decimal) -> int:
+    """Significant fractional digits: "1.50" has 1."""
+    exponent = number.normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
 
 
 def _parse_amount(value: Any) -> Decimal:
-    """Strings and JSON numbers (already Decimal, never float) become exact Decimals."""
-    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
-        raise ValueError("must be a decimal number, as a string or a JSON number")
-    try:
-        amount = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
-    except InvalidOperation:
-        raise ValueError("must be a decimal number") from None
-    if not amount.is_finite():
-        raise ValueError("must be a finite number")
+    amount = plain_decimal(value)
     if amount <= 0:
         raise ValueError("must be greater than zero")
     if amount >= MAX_AMOUNT:
@@ -27,10 +52,28 @@ def _parse_amount(value: Any) -> Decimal:
     return amount
 
 
+def _parse_fee(value: Any) -> Decimal:
+    fee = plain_decimal(value)
+    if fee >= MAX_AMOUNT:
+        raise ValueError(f"must be less than {MAX_AMOUNT:f}")
+    return fee
+
+
+def _parse_percent(value: Any) -> Decimal:
+    percent = plain_decimal(value, fractional_digits=PERCENT_DIGITS)
+    if percent > 100:
+        raise ValueError("must be at most 100")
+    return percent
+
+
 # Money leaves the API as a decimal string; stored, it stays a DynamoDB number.
 AS_DECIMAL_STRING = PlainSerializer(lambda amount: f"{amount:f}", return_type=str, when_used="json")
 # A positive amount in a request; its precision is checked once the currency is known.
 Amount = Annotated[Decimal, BeforeValidator(_parse_amount), AS_DECIMAL_STRING]
+# A non-negative money figure a client sets (a fixed fee, a bound); its precision too waits for the currency.
+Fee = Annotated[Decimal, BeforeValidator(_parse_fee), AS_DECIMAL_STRING]
+# A percentage 0..100 with at most 4 decimals.
+Percent = Annotated[Decimal, BeforeValidator(_parse_percent), AS_DECIMAL_STRING]
 # Any money figure in an answer.
 Money = Annotated[Decimal, AS_DECIMAL_STRING]
 

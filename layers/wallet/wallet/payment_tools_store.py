@@ -4,8 +4,8 @@ from botocore.exceptions import ClientError
 
 from wallet.aws import dynamodb
 from wallet.config import settings
-from wallet.dynamo import Item, condition_failed, every_item, transact_write
-from wallet.models.transfers import SmartCard, SmartCardStatus, Template
+from wallet.dynamo import Item, condition_failed, every_item, query_page, transact_write
+from wallet.models.transfers import PaymentToolType, SmartCard, SmartCardStatus, Template
 
 
 def _table() -> str:
@@ -45,8 +45,25 @@ def get_template(template_id: str) -> tuple[Template, str] | None:
     return (Template.model_validate(item), item["organizationId"]) if item else None
 
 
-def templates_of(organization_id: str) -> list[Template]:
-    return [Template.model_validate(item) for item in _of_organization("TEMPLATE", organization_id)]
+def templates_of(
+    organization_id: str, payment_tool_type: PaymentToolType | None, *, page_size: int, page_token: str | None
+) -> tuple[list[Template], str | None]:
+    """A page of an organisation's templates, oldest first, of one payment tool type if asked."""
+    request: Item = {"ExpressionAttributeValues": {":pk": f"TEMPLATES#{organization_id}"}}
+    if payment_tool_type:
+        request = {
+            "FilterExpression": "paymentToolType = :type",
+            "ExpressionAttributeValues": {":pk": f"TEMPLATES#{organization_id}", ":type": payment_tool_type.value},
+        }
+    items, token = query_page(
+        TableName=_table(),
+        IndexName="gsi1",
+        KeyConditionExpression="gsi1pk = :pk",
+        page_size=page_size,
+        page_token=page_token,
+        **request,
+    )
+    return [Template.model_validate(item) for item in items], token
 
 
 def put_new_card(card: SmartCard, *, organization_id: str, number_digest: str, created_at: str) -> bool:

@@ -196,6 +196,7 @@ def _start_workflow(request: MoneyRequest, owner_name: str) -> None:
         payment_method=request.payment_method,
         amount=request.amount,
         currency=request.currency,
+        aml_threshold=catalog.existing_currency(request.currency).aml_threshold,
         names=[name for name in (owner_name, request.recipient_name) if name],
     )
     try:

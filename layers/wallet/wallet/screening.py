@@ -10,11 +10,11 @@ from wallet.models.requests import ScreeningResult, ScreeningSubject
 
 
 def aml_check(subject: ScreeningSubject) -> ScreeningResult:
-    """Flags amounts over the threshold and names on the deny list (whole names, any case)."""
-    config = settings()
-    if subject.amount > config.aml_amount_threshold:
-        return ScreeningResult(cleared=False, reason=f"AML: amount over {config.aml_amount_threshold}")
-    denied = {name.strip().casefold() for name in config.aml_denied_names.split(",") if name.strip()}
+    """Flags amounts over the currency's threshold and names on the deny list (whole names, any case)."""
+    threshold = subject.aml_threshold
+    if threshold is not None and subject.amount > threshold:
+        return ScreeningResult(cleared=False, reason=f"AML: amount over {threshold:f} {subject.currency}")
+    denied = {name.strip().casefold() for name in settings().aml_denied_names.split(",") if name.strip()}
     if flagged := [name for name in subject.names if name.strip().casefold() in denied]:
         return ScreeningResult(cleared=False, reason=f"AML: {flagged[0]} is on the deny list")
     return ScreeningResult(cleared=True)

@@ -12,6 +12,7 @@ from wallet.errors import BusinessRuleViolation, Conflict, NotFound
 from wallet.ledger import Leg, Posting, SystemAccount
 from wallet.ledger_store import AccountState
 from wallet.models.accounts import OwnerRef
+from wallet.models.base import Page
 from wallet.models.catalog import OperationType
 from wallet.models.limits import LimitRule
 from wallet.models.transfers import (
@@ -25,7 +26,6 @@ from wallet.models.transfers import (
     SmartCardStatus,
     Template,
     TemplateListRequest,
-    Templates,
     TransferDone,
 )
 from wallet.money import check_precision, in_digits
@@ -146,12 +146,14 @@ def own_template(caller: Caller, template_id: str) -> Template:
     return found[0]
 
 
-def list_templates(caller: Caller, request: TemplateListRequest) -> Templates:
-    wanted = request.filter.payment_tool_type
-    records = [
-        t for t in payment_tools_store.templates_of(caller.organization_id) if wanted in (None, t.payment_tool_type)
-    ]
-    return Templates(records=records)
+def list_templates(caller: Caller, request: TemplateListRequest) -> Page[Template]:
+    records, token = payment_tools_store.templates_of(
+        caller.organization_id,
+        request.filter.payment_tool_type,
+        page_size=request.page_size,
+        page_token=request.page_token,
+    )
+    return Page[Template](records=records, next_page_token=token)
 
 
 def destination_of(template: Template) -> str:

@@ -1,21 +1,26 @@
 """Set-up: currencies, issuers, banks and commission rules."""
 
-from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from wallet.models.base import CamelModel, CaseInsensitiveEnum, Identifier
-from wallet.money import AS_DECIMAL_STRING, MAX_AMOUNT
+from wallet.money import Fee, Percent
 
-CurrencyCode = Annotated[str, Field(pattern=r"^[A-Za-z0-9]{2,12}$"), AfterValidator(str.upper)]
+# Three letters (ISO 4217 style), accepted in any case and kept in upper case.
+CurrencyCode = Annotated[str, Field(pattern=r"^[A-Za-z]{3}$"), AfterValidator(str.upper)]
 BankCode = Annotated[
     str, Field(pattern=r"^[A-Za-z]{4}[A-Za-z]{2}[A-Za-z0-9]{2}([A-Za-z0-9]{3})?$"), AfterValidator(str.upper)
 ]
 CountryCode = Annotated[str, Field(pattern=r"^[A-Za-z]{2}$"), AfterValidator(str.upper)]
 Text = Annotated[str, Field(min_length=1, max_length=200)]
-Rate = Annotated[Decimal, Field(ge=0, le=100, allow_inf_nan=False), AS_DECIMAL_STRING]
-Fee = Annotated[Decimal, Field(ge=0, lt=MAX_AMOUNT, allow_inf_nan=False), AS_DECIMAL_STRING]
+
+
+def _not_a_boolean_or_text(value: Any) -> Any:
+    """`true` is not 1 and "2" is not 2: a count of digits is a JSON integer."""
+    if isinstance(value, bool | str):
+        raise ValueError("must be an integer")
+    return value
 
 
 class OperationType(CaseInsensitiveEnum):
@@ -29,8 +34,10 @@ class OperationType(CaseInsensitiveEnum):
 class NewCurrency(CamelModel):
     code: CurrencyCode
     name: Text
-    fractional_digits: int = Field(ge=0, le=8)
+    fractional_digits: Annotated[int, BeforeValidator(_not_a_boolean_or_text)] = Field(ge=0, le=8)
     symbol: Annotated[str, Field(min_length=1, max_length=8)] | None = None
+    # Amounts above it in this currency are declined by the AML step; none: no amount rule.
+    aml_threshold: Fee | None = None
 
 
 class Currency(NewCurrency):
@@ -64,7 +71,7 @@ class Bank(NewBank):
 class CommissionRule(CamelModel):
     operation_type: OperationType
     issuer_id: Identifier
-    percent: Rate
+    percent: Percent
     fixed: Fee
     min: Fee | None = None
     max: Fee | None = None

@@ -118,6 +118,8 @@ class ScreeningSubject(CamelModel):
     payment_method: PaymentMethod
     amount: Decimal
     currency: str
+    # The currency's own AML amount threshold (none: no amount rule).
+    aml_threshold: Decimal | None = None
     names: list[str]
 
 

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from pydantic import Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from wallet.models.accounts import CoinSerial, OwnerRef
-from wallet.models.base import CamelModel, CaseInsensitiveEnum, Identifier
+from wallet.models.base import CamelModel, CaseInsensitiveEnum, Identifier, ListRequest
 from wallet.money import Amount, Money
 
 Description = Annotated[str, Field(max_length=500)]
@@ -75,12 +75,8 @@ class TemplateFilter(CamelModel):
     payment_tool_type: PaymentToolType | None = None
 
 
-class TemplateListRequest(CamelModel):
+class TemplateListRequest(ListRequest):
     filter: TemplateFilter = TemplateFilter()
-
-
-class Templates(CamelModel):
-    records: list[Template]
 
 
 class TemplateTransfer(CamelModel):
