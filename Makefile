@@ -9,7 +9,7 @@ RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 TEST_WORKERS ?= auto
 
-.PHONY: run test lint bench soak mutation clean
+.PHONY: run test lint bench openapi soak mutation clean
 
 $(UV): requirements-installer.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.12 is needed (the Lambda runtime's version)"; exit 1; }
@@ -39,6 +39,10 @@ lint: $(DEV_STAMP)
 	$(BIN)/cfn-lint template.yaml
 	# checkov in its own environment (its pins would downgrade the project's); remaining findings: .checkov.yaml
 	$(BIN)/uvx --python $(BIN)/python --no-python-downloads --from checkov==3.3.30 checkov --config-file .checkov.yaml -f template.yaml
+
+# After adding or changing a route: regenerates the published OpenAPI document (tests fail until it matches).
+openapi: $(DEV_STAMP)
+	$(BIN)/python -m local.openapi
 
 bench: $(DEV_STAMP)
 	$(BIN)/python bench/run.py

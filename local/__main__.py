@@ -5,7 +5,7 @@ import os
 from local.aws import EmbeddedAws
 from local.lambdas import LocalLambdas
 from local.rules import ExecutionRules
-from local.server import OUTBOX_PATH, LocalApi
+from local.server import DOCS_PATH, OUTBOX_PATH, LocalApi
 from local.template import Template
 
 DEFAULT_ADMIN_LOGIN = "admin@wallet.local"
@@ -32,6 +32,7 @@ def main() -> None:
     server = LocalApi(("127.0.0.1", port), lambdas)
     print(f"Wallet API on http://127.0.0.1:{port} (AWS embedded: moto, no account needed)")
     print(f"Administrator: {admin_login} / {admin_password} (WALLET_ADMIN_LOGIN, WALLET_ADMIN_PASSWORD)")
+    print(f"Contract: http://127.0.0.1:{port}/openapi.json, to try it: http://127.0.0.1:{port}{DOCS_PATH}")
     print(f"Messages sent: GET http://127.0.0.1:{port}{OUTBOX_PATH}?to=<login>", flush=True)
     try:
         server.serve_forever()

@@ -8,11 +8,23 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from local.edge import Edge, GatewayError
+from swagger_ui_bundle import swagger_ui_path
+
 from local.lambdas import LocalLambdas
 from local.template import Route
 
 OUTBOX_PATH = "/_local/outbox"
+DOCS_PATH = "/docs"
+# The interactive page of the contract the API serves at /openapi.json; Swagger UI's own files, from its package.
+DOCS_PAGE = b"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Wallet API</title>
+<link rel="stylesheet" href="/docs/swagger-ui.css"></head>
+<body><div id="docs"></div>
+<script src="/docs/swagger-ui-bundle.js"></script>
+<script>SwaggerUIBundle({url: "/openapi.json", dom_id: "#docs", persistAuthorization: true});</script>
+</body></html>
+"""
+DOCS_ASSETS = {"swagger-ui.css": "text/css", "swagger-ui-bundle.js": "text/javascript"}
 
 
 def api_gateway_event(
@@ -98,7 +110,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
             wanted = parse_qs(urlsplit(self.path).query).get("to", [None])[-1]
             self._send(200, {"Content-Type": "application/json"}, self._outbox(wanted))
             return
-        headers = dict(self.headers.items())
+        if self.command == "GET" and (path == DOCS_PATH or path.startswith(DOCS_PATH + "/")):
+            self._docs(path.removeprefix(DOCS_PATH).lstrip("/"))
+            return
         route = self.server.find_route(self.command, path)
         try:
             if route is None:
@@ -115,6 +129,14 @@ class _RequestHandler(BaseHTTPRequestHandler):
         for name, values in (answer.get("multiValueHeaders") or {}).items():
             headers[name] = ", ".join(values)
         self._send(int(answer.get("statusCode", 200)), headers, content)
+
+    def _docs(self, asset: str) -> None:
+        if not asset:
+            self._send(200, {"Content-Type": "text/html; charset=utf-8"}, DOCS_PAGE)
+        elif asset in DOCS_ASSETS:
+            self._send(200, {"Content-Type": DOCS_ASSETS[asset]}, (swagger_ui_path / asset).read_bytes())
+        else:
+            self._send(*self.server.edge.response(GatewayError("MISSING_AUTHENTICATION_TOKEN", "No such asset")))
 
     def _outbox(self, to: str | None) -> bytes:
         return json.dumps({"records": self.server.lambdas.aws.outbox.records(to)}).encode()

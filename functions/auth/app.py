@@ -1,12 +1,23 @@
 """Log-in and self-registration: the public routes."""
 
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wallet import identity
+from wallet import identity, passwords
 from wallet.api import create_app
-from wallet.models.identity import Credentials, Registered, RegistrationConfirmation, RegistrationRequest, TokenCreated
+from wallet.contract import published_document
+from wallet.models.identity import (
+    Acknowledged,
+    Credentials,
+    RecoveryConfirmation,
+    RecoveryRequest,
+    Registered,
+    RegistrationConfirmation,
+    RegistrationRequest,
+    TokenCreated,
+)
 from wallet.observability import logger, metrics
 
 app = create_app(authenticated=False)
@@ -30,6 +41,27 @@ def register(request: RegistrationRequest) -> dict[str, str]:
 @app.post("/registration/confirm", status_code=201, summary="Confirm self-registration with the code and a password")
 def confirm_registration(confirmation: RegistrationConfirmation) -> dict[str, Registered]:
     return {"members": identity.confirm_registration(confirmation)}
+
+
+@app.post("/password/recovery", status_code=202, summary="Ask for a code to choose a new password")
+def recover_password(request: RecoveryRequest) -> Acknowledged:
+    passwords.request_recovery(request.login)
+    return Acknowledged(status="CODE_SENT")
+
+
+@app.post("/password/recovery/confirm", summary="Choose a new password with the code; earlier tokens stop working")
+def confirm_recovery(confirmation: RecoveryConfirmation) -> Acknowledged:
+    passwords.confirm_recovery(confirmation.login, confirmation.otp, confirmation.new_password)
+    return Acknowledged(status="PASSWORD_CHANGED")
+
+
+@app.get(
+    "/openapi.json",
+    summary="This API's contract: one OpenAPI 3.1 document",
+    responses={200: {"description": "The OpenAPI document", "content": {"application/json": {"schema": {}}}}},
+)
+def contract() -> Response[str]:
+    return Response(200, content_types.APPLICATION_JSON, published_document())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

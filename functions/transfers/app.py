@@ -41,13 +41,12 @@ TemplateId = Annotated[str, Path(alias="transferTemplateId", max_length=64)]
 @app.post("/transfers", status_code=201, summary="Move money at once to another account of the same currency")
 def transfer(request: TransferRequest, idempotency_key: IdempotencyKey = None) -> TransferDone:
     who = caller(app)
+    digest = fingerprint("transfer", request.model_dump(mode="json"))
+    if replayed := transfers.replay(who, idempotency_key, digest):
+        return replayed
     prepared = transfers.prepare(who, request.source_coin_serial, request.destination_coin_serial, request.amount)
     return transfers.execute(
-        who,
-        prepared,
-        idempotency_key=idempotency_key,
-        fingerprint=fingerprint("transfer", request.model_dump(mode="json")),
-        description=request.description,
+        who, prepared, idempotency_key=idempotency_key, fingerprint=digest, description=request.description
     )
 
 
@@ -90,6 +89,9 @@ def calculate(template_id: TemplateId, request: TemplateTransfer) -> Calculation
 @app.post("/templates/transfer/<transferTemplateId>/execute", status_code=201, summary="Transfer by template")
 def execute(template_id: TemplateId, request: TemplateTransfer, idempotency_key: IdempotencyKey = None) -> TransferDone:
     who = caller(app)
+    digest = fingerprint("template", template_id, request.model_dump(mode="json"))
+    if replayed := transfers.replay(who, idempotency_key, digest):
+        return replayed
     template = transfers.own_template(who, template_id)
     prepared = transfers.prepare(who, request.source_coin_serial, transfers.destination_of(template), request.amount)
     card = template.destination.smart_card_id if template.payment_tool_type == PaymentToolType.SMART_CARD else None
@@ -97,7 +99,7 @@ def execute(template_id: TemplateId, request: TemplateTransfer, idempotency_key:
         who,
         prepared,
         idempotency_key=idempotency_key,
-        fingerprint=fingerprint("template", template_id, request.model_dump(mode="json")),
+        fingerprint=digest,
         description=request.description,
         destination_card=card,
     )

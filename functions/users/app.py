@@ -1,16 +1,21 @@
 """Organisations and users: administration of who may use the platform."""
 
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wallet import identity
+from wallet import identity, passwords
 from wallet.api import caller, create_app
 from wallet.models.base import Page
 from wallet.models.identity import (
     STAFF_ROLES,
+    Acknowledged,
     NewUser,
     Organization,
     OrganizationListRequest,
+    PasswordChange,
     Role,
     User,
     UserCreated,
@@ -19,6 +24,7 @@ from wallet.models.identity import (
 from wallet.observability import logger, metrics
 
 app = create_app()
+UserId = Annotated[str, Path(alias="userId", max_length=64)]
 
 
 @app.post("/api/v1/organizations", summary="List organisations (customers see their own)")
@@ -36,6 +42,24 @@ def create_user(new_user: NewUser) -> UserCreated:
 def list_users(request: UserListRequest = UserListRequest()) -> Page[User]:
     caller(app).require(*STAFF_ROLES)
     return identity.list_users(request)
+
+
+@app.post("/users/me/password", summary="Change the caller's password; earlier tokens stop working")
+def change_password(change: PasswordChange) -> Acknowledged:
+    passwords.change_password(caller(app), change.current_password, change.new_password)
+    return Acknowledged(status="PASSWORD_CHANGED")
+
+
+@app.post("/api/v1/users/<userId>/disable", summary="Disable a user: no log-in, existing tokens refused (admin)")
+def disable_user(user_id: UserId) -> User:
+    caller(app).require(Role.ADMINISTRATOR)
+    return passwords.set_disabled(user_id, disabled=True)
+
+
+@app.post("/api/v1/users/<userId>/enable", summary="Enable a disabled user again (admin)")
+def enable_user(user_id: UserId) -> User:
+    caller(app).require(Role.ADMINISTRATOR)
+    return passwords.set_disabled(user_id, disabled=False)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

@@ -37,7 +37,10 @@ REQUIRES = {
     "setup/create-issuer.json": "setup/create-currency.json",
     "setup/set-limit.json": "setup/create-currency.json",
     "coins/unfreeze-coin.json": "coins/freeze-coin.json",
+    "auth/password-recovery-confirm.json": "auth/password-recovery.json",
 }
+# Samples whose one-time code is read from the message sent to their login.
+WITH_CODE = {"auth/registration-confirm.json", "auth/password-recovery-confirm.json"}
 # A placeholder in a sample (body, path, path parameters) → the sample whose answer holds the real value, and its field.
 # "sample#tag" is that sample sent once more, its answer kept apart (a second coin, say).
 PLACEHOLDERS = {
@@ -47,6 +50,7 @@ PLACEHOLDERS = {
     "<transferTemplateId from POST /templates/transfer>": ("transfers/create-template.json", "transferTemplateId"),
     "<businessProcessId from POST /transfers>": ("transfers/transfer.json", "businessProcessId"),
     "<smartCardId from POST /smart-cards>": ("transfers/issue-card.json", "smartCardId"),
+    "<user id from POST /api/v1/users>": ("users/create-user.json", "user.id"),
     "<bankId from POST /bank-catalog>": ("setup/create-bank.json", "bankId"),
     "<requestIdentifier from POST /bank-top-ups/with-bank>": ("requests/top-up-with-bank.json", "requestIdentifier"),
     "<requestIdentifier from POST /bank-top-ups/create-request/with-bank>": (
@@ -105,6 +109,12 @@ EXPECTED: dict[str, int | str | bool | dict[str, Any]] = {
     "users/list-organizations.json": 200,
     "users/create-user.json": 201,
     "users/list-users.json": 200,
+    "users/change-password.json": 200,
+    "users/disable-user.json": 200,
+    "users/enable-user.json": 200,
+    "auth/password-recovery.json": 202,
+    "auth/openapi.json": 200,
+    "auth/password-recovery-confirm.json": 200,
     "setup/create-currency.json": 201,
     "setup/list-currencies.json": 200,
     "setup/create-issuer.json": 201,
@@ -249,7 +259,7 @@ class Client:
     def prepare(self, name: str, event: dict[str, Any]) -> dict[str, Any]:
         if name in REQUIRES:
             self.answer(REQUIRES[name])
-        if name == "auth/registration-confirm.json":
+        if name in WITH_CODE:
             event = _with_body(event, otp=_otp_sent_to(self.outbox, json.loads(event["body"])["login"]))
         if name in FUNDED:
             assert self.funded
@@ -257,7 +267,10 @@ class Client:
         rest = json.dumps({key: value for key, value in event.items() if key not in headers})
         for placeholder, (source, field) in PLACEHOLDERS.items():
             if placeholder in rest:  # ids hold no characters JSON escapes
-                rest = rest.replace(placeholder, str(self.answer(source)[field]))
+                value = self.answer(source)
+                for part in field.split("."):
+                    value = value[part]
+                rest = rest.replace(placeholder, str(value))
         event = headers | json.loads(rest)
         if event.get("authorizationToken") == TOKEN_PLACEHOLDER:  # the authorizer's own event
             event["authorizationToken"] = f"Bearer {self.admin_token}"

@@ -10,7 +10,13 @@ from wallet.secrets import signing_key
 
 ROUTES = Template().routes()
 WITH_BODY = [route for route in ROUTES if route.method == "POST"]
-PUBLIC = {("POST", "/authorization"), ("POST", "/registration"), ("POST", "/registration/confirm")}
+PUBLIC = {
+    ("POST", "/authorization"),
+    ("POST", "/registration"),
+    ("POST", "/registration/confirm"),
+    ("POST", "/password/recovery"),
+    ("POST", "/password/recovery/confirm"),
+}
 PROTECTED = [route for route in ROUTES if (route.method, route.path) not in PUBLIC]
 # A valid body each, so that only the caller's role can be what is refused.
 STAFF_ROUTES = {
@@ -21,6 +27,8 @@ STAFF_ROUTES = {
     ("POST", "/bank-catalog"): {"name": "Bank", "bic": "DEUTDEFF", "swift": "DEUTDEFFXXX", "country": "DE"},
     ("POST", "/commissions"): {"operationType": "TRANSFER", "issuerId": "i-1", "percent": 1, "fixed": 0},
     ("GET", "/ledger/reconciliation"): None,
+    ("POST", "/api/v1/users/someone/disable"): None,
+    ("POST", "/api/v1/users/someone/enable"): None,
 }
 
 
@@ -87,7 +95,7 @@ def test_invalid_fields_are_named(api: Api, admin_token: str, path: str, body: o
 
 def test_confirming_without_a_pending_registration_names_the_code(api: Api) -> None:
     answer = api.post("/registration/confirm", {"login": "a@b.co", "otp": "123456", "password": "Abcdef#1"})
-    _assert_error(answer, 400, "OTP_EXPIRED", "otp")
+    _assert_error(answer, 400, "INVALID_OTP", "otp")
 
 
 @pytest.mark.parametrize("route", PROTECTED, ids=_route_id)

@@ -21,7 +21,7 @@ from wallet.models.accounts import (
     ValidCoin,
 )
 from wallet.models.base import Page
-from wallet.models.identity import CUSTOMER_ROLES
+from wallet.models.identity import CUSTOMER_ROLES, public_name
 from wallet.money import in_digits
 
 
@@ -68,7 +68,9 @@ def validate_coin(coin_serial: str) -> ValidCoin:
     if item is None or item["status"] != AccountStatus.ACTIVE.value:
         raise NotFound("No such account", details=[{"field": "coinSerial", "issue": "not found"}])
     return ValidCoin(
-        coin_serial=coin_serial, currency=CurrencyCodeRef(code=item["currency"]), owner=OwnerRef(name=item["ownerName"])
+        coin_serial=coin_serial,
+        currency=CurrencyCodeRef(code=item["currency"]),
+        owner=OwnerRef(name=public_name(item["ownerName"])),
     )
 
 

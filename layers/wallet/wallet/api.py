@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Header
 
-from wallet.auth import Caller, caller_from_authorization_header
+from wallet.auth import Caller, caller_from_authorization_header, require_current_token
 from wallet.dynamo import page_scope
 from wallet.edge import checked_event, list_scope, parse_json_body
 from wallet.errors import WalletError
@@ -34,6 +34,8 @@ class WalletResolver(APIGatewayRestResolver):
             if self.authenticated:
                 headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
                 who = caller_from_authorization_header(headers.get("authorization"))
+                if event.get("httpMethod") != "GET":  # a call that may change something: revoked tokens end now
+                    require_current_token(who)
                 self.append_context(caller=who)
                 caller_id = who.user_id
             event, body = checked_event(event)

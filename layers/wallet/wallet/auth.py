@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 
 import jwt
 
-from wallet import clock
+from wallet import clock, identity_store
 from wallet.config import settings
 
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
-from wallet.errors import Forbidden, NotFound, Unauthenticated
+from wallet.errors import Forbidden, Unauthenticated
 from wallet.models.identity import STAFF_ROLES, AuthorizationToken, OrganizationType, Role
 from wallet.secrets import signing_key
 
@@ -27,6 +27,7 @@ class Caller:
     organization_id: str
     organization_type: OrganizationType
     role: Role
+    issued_at_ms: int = 0  # when the caller's token was issued: a password change or a disable ends older ones
 
     @property
     def is_staff(self) -> bool:
@@ -40,11 +41,6 @@ class Caller:
         """Staff see everything; a customer only what its organisation owns."""
         return self.is_staff or organization_id == self.organization_id
 
-    def require_owner_or_staff(self, organization_id: str) -> None:
-        """Someone else's thing is reported as absent, so its existence is not revealed."""
-        if not self.may_see(organization_id):
-            raise NotFound("Not found")
-
 
 def issue_token(caller: Caller) -> AuthorizationToken:
     issued = clock.now()
@@ -57,6 +53,7 @@ def issue_token(caller: Caller) -> AuthorizationToken:
         "orgType": caller.organization_type.value,
         "role": caller.role.value,
         "iat": int(issued.timestamp()),
+        "iatMs": int(issued.timestamp() * 1000),
         "exp": int(expires.timestamp()),
     }
     token = jwt.encode(claims, signing_key(), algorithm=TOKEN_ALGORITHM)
@@ -81,9 +78,17 @@ def caller_from_authorization_header(header: str | None) -> Caller:
             organization_id=claims["org"],
             organization_type=OrganizationType(claims["orgType"]),
             role=Role(claims["role"]),
+            issued_at_ms=int(claims.get("iatMs", claims["iat"] * 1000)),
         )
-    except (jwt.PyJWTError, KeyError, ValueError) as error:
+    except (jwt.PyJWTError, KeyError, ValueError, TypeError) as error:
         raise Unauthenticated("The token is invalid or expired") from error
+
+
+def require_current_token(caller: Caller) -> None:
+    """A token of a disabled user, or one issued before the password last changed, is refused (read strongly)."""
+    state = identity_store.token_state(caller.user_id)
+    if state.disabled or caller.issued_at_ms < state.valid_from_ms:
+        raise Unauthenticated("The token is no longer valid; log in again")
 
 
 @cache

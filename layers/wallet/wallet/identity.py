@@ -1,13 +1,12 @@
 """Identity: log-in with lock-out, self-registration with one-time codes, users and organisations."""
 
-import secrets
 import uuid
 from datetime import timedelta
 
-from wallet import clock, identity_store
+from wallet import clock, identity_store, one_time_codes
 from wallet.auth import Caller, hash_password, issue_token, password_matches
 from wallet.errors import BusinessRuleViolation, InvalidInput, NotFound, TooManyAttempts, Unauthenticated
-from wallet.identity_store import PendingRegistration
+from wallet.identity_store import Credential
 from wallet.models.base import Page
 from wallet.models.identity import (
     CUSTOMER_ROLES,
@@ -33,12 +32,9 @@ from wallet.models.identity import (
     normalise_login,
 )
 from wallet.notifications import send_message
-from wallet.secrets import keyed_digest
 
 MAX_LOGIN_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
-OTP_VALIDITY = timedelta(minutes=10)
-OTP_MAX_ATTEMPTS = 5
 SYSTEM_ORGANIZATION_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "urn:wallet:organization:system"))
 SYSTEM_ORGANIZATION_NAME = "System"
 
@@ -53,22 +49,9 @@ def log_in(login: str, password: str) -> TokenCreated:
     except ValueError:
         password_matches(None, password)
         raise Unauthenticated("Wrong login or password") from None
-    now = clock.now()
-    throttle = identity_store.get_login_throttle(login)
-    if throttle.locked_until_epoch > now.timestamp():
-        raise TooManyAttempts(
-            "Too many failed log-ins; try again later",
-            retry_after_seconds=max(1, throttle.locked_until_epoch - int(now.timestamp())),
-        )
-    credential = identity_store.get_credential(login)
-    matched = password_matches(credential.password_hash if credential else None, password)
-    if credential is None or not matched:
-        failures = identity_store.record_login_failure(login, forget_after_epoch=int((now + LOCKOUT).timestamp()))
-        if failures >= MAX_LOGIN_FAILURES:
-            identity_store.lock_login(login, until_epoch=int((now + LOCKOUT).timestamp()))
+    credential = verified_credential(login, password)
+    if credential is None or credential.disabled:
         raise Unauthenticated("Wrong login or password")
-    if throttle.failures:
-        identity_store.clear_login_throttle(login)
     organization = _existing_organization(credential.organization_id)
     caller = Caller(
         user_id=credential.user_id,
@@ -85,51 +68,60 @@ def log_in(login: str, password: str) -> TokenCreated:
     return TokenCreated(authorization_token=issue_token(caller), members=[member])
 
 
+def verified_credential(login: str, password: str) -> Credential | None:
+    """The login's credential if the password is right. Each verification is reserved first with a conditional
+    write, so however many arrive at once, a login gets at most 5 per lock window (then 429)."""
+    retry_after = identity_store.reserve_attempt(
+        "LOGINS",
+        login,
+        limit=MAX_LOGIN_FAILURES,
+        window_seconds=int(LOCKOUT.total_seconds()),
+        now_epoch=int(clock.now().timestamp()),
+    )
+    if retry_after:
+        raise TooManyAttempts("Too many failed log-ins; try again later", retry_after_seconds=retry_after)
+    credential = identity_store.get_credential(login)
+    if not password_matches(credential.password_hash if credential else None, password) or credential is None:
+        return None
+    if not credential.disabled:
+        identity_store.forget_attempts("LOGINS", login)
+    return credential
+
+
 # --- self-registration ---
 
 
 def request_registration(request: RegistrationRequest) -> None:
-    """Always accepted, so the answer does not reveal which logins exist; a taken login gets a notice."""
+    """Always accepted, so the answer does not reveal which logins exist; a taken login gets a notice.
+    Each code carries this request's role and name: a later registration changes no earlier code."""
     _check_customer_profile(request.role, request.legal_type)
+    one_time_codes.reserve_sending(request.login)
     if identity_store.login_exists(request.login):
         send_message(request.login, "Your wallet", "An account with this login already exists. Log in instead.")
         return
-    code = f"{secrets.randbelow(10**6):06d}"
-    identity_store.put_registration(
-        PendingRegistration(
-            login=request.login,
-            otp_digest=_otp_digest(request.login, code),
-            attempts=0,
-            expires_at_epoch=int((clock.now() + OTP_VALIDITY).timestamp()),
-            role=request.role,
-            legal_type=request.legal_type,
-            name=request.name,
-        )
+    code = one_time_codes.issue(
+        one_time_codes.REGISTRATION, request.login, role=request.role, legal_type=request.legal_type, name=request.name
     )
-    minutes = int(OTP_VALIDITY.total_seconds() // 60)
+    minutes = int(one_time_codes.VALIDITY.total_seconds() // 60)
+    account = f"a {request.role.value.lower()} account" + (f" named {request.name}" if request.name else "")
     send_message(
-        request.login, "Your wallet code", f"Your confirmation code is {code}. It expires in {minutes} minutes."
+        request.login,
+        "Your wallet code",
+        f"Your code to open {account} is {code}. It expires in {minutes} minutes.",
     )
 
 
 def confirm_registration(confirmation: RegistrationConfirmation) -> Registered:
-    pending = identity_store.get_registration(confirmation.login)
-    expired = InvalidInput("otp", "The code has expired or used up its attempts; register again", code="OTP_EXPIRED")
-    if pending is None or pending.expires_at_epoch <= clock.now().timestamp():
-        raise expired
-    if not identity_store.spend_registration_attempt(pending, OTP_MAX_ATTEMPTS):
-        raise expired
-    if not secrets.compare_digest(pending.otp_digest, _otp_digest(confirmation.login, confirmation.otp)):
-        raise InvalidInput("otp", "The code is wrong", code="INVALID_OTP")
-    user, organization = _new_customer(confirmation.login, pending.role, pending.legal_type, pending.name)
+    """Creates what the code was sent for, whatever later registrations of the login asked."""
+    code = one_time_codes.redeem(one_time_codes.REGISTRATION, confirmation.login, confirmation.otp)
+    user, organization = _new_customer(confirmation.login, code.role or Role.INDIVIDUAL, code.legal_type, code.name)
     identity_store.create_user(
-        user, hash_password(confirmation.password), new_organization=organization, consumed_registration=pending
+        user,
+        hash_password(confirmation.password),
+        new_organization=organization,
+        consumed_code=one_time_codes.consumption(one_time_codes.REGISTRATION, code),
     )
     return Registered(user=IdRef(id=user.id), organization=IdRef(id=organization.id))
-
-
-def _otp_digest(login: str, code: str) -> str:
-    return keyed_digest("otp", login, code)
 
 
 # --- administration ---

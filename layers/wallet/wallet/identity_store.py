@@ -7,7 +7,7 @@ from botocore.exceptions import ClientError
 
 from wallet.aws import dynamodb
 from wallet.config import settings
-from wallet.dynamo import Item, condition_failed, query_page, scan_page, transact_write
+from wallet.dynamo import Item, condition_failed, every_item, query_page, scan_page, transact_write
 from wallet.errors import Conflict
 from wallet.models.identity import LegalType, Organization, OrganizationType, Role, User
 
@@ -19,23 +19,26 @@ class Credential:
     role: Role
     organization_id: str
     password_hash: str
+    disabled: bool = False
 
 
 @dataclass(frozen=True)
-class PendingRegistration:
+class PendingCode:
+    """A one-time code sent to a login, and what it was sent for (a registration's role and name)."""
+
     login: str
     otp_digest: str
     attempts: int
     expires_at_epoch: int
-    role: Role
-    legal_type: LegalType | None
-    name: str | None
+    role: Role | None = None
+    legal_type: LegalType | None = None
+    name: str | None = None
 
 
 @dataclass(frozen=True)
-class LoginThrottle:
-    failures: int
-    locked_until_epoch: int
+class TokenState:
+    disabled: bool
+    valid_from_ms: int
 
 
 def _table() -> str:
@@ -104,10 +107,10 @@ def create_user(
     password_hash: str,
     *,
     new_organization: Organization | None = None,
-    consumed_registration: PendingRegistration | None = None,
+    consumed_code: tuple[str, PendingCode, int] | None = None,
 ) -> None:
     """One transaction: the login claim (unique), the user, the customer's organisation if new, and
-    the pending registration it came from (only while its code is the one that was checked)."""
+    the one-time code it came from (only while that code is still unused)."""
     credential = {
         **_key("LOGIN", user.login),
         "userId": user.id,
@@ -130,26 +133,15 @@ def create_user(
                 }
             }
         )
-    if consumed_registration:
-        writes.append(
-            {
-                "Delete": {
-                    "TableName": _table(),
-                    "Key": _key("REGISTRATION", consumed_registration.login),
-                    "ConditionExpression": "otpDigest = :digest",
-                    "ExpressionAttributeValues": {":digest": consumed_registration.otp_digest},
-                }
-            }
-        )
+    if consumed_code:
+        writes.append(_consume_code(*consumed_code))
     try:
         transact_write(writes)
     except ClientError as error:
         if condition_failed(error, 0):
             raise Conflict("This login is already registered", code="DUPLICATE_LOGIN") from error
-        if consumed_registration and condition_failed(error, -1):
-            raise Conflict(
-                "This registration was already confirmed or replaced", code="REGISTRATION_CHANGED"
-            ) from error
+        if consumed_code and condition_failed(error, -1):
+            raise Conflict("This code was used already", code="OTP_USED") from error
         raise
 
 
@@ -163,6 +155,7 @@ def get_credential(login: str) -> Credential | None:
         role=Role(item["role"]),
         organization_id=item["organizationId"],
         password_hash=item["passwordHash"],
+        disabled=bool(item.get("disabled")),
     )
 
 
@@ -222,84 +215,190 @@ def get_user(user_id: str) -> User | None:
     return _user(item) if item else None
 
 
-# --- pending registrations ---
+# --- one-time codes: one item per code sent, found by its digest, carrying what it was sent for ---
 
 
-def put_registration(registration: PendingRegistration) -> None:
-    """A new request replaces the pending one: its code and its attempts start afresh."""
+def put_code(purpose: str, code: PendingCode) -> None:
     item = {
-        **_key("REGISTRATION", registration.login),
-        "login": registration.login,
-        "otpDigest": registration.otp_digest,
-        "attempts": registration.attempts,
-        "expiresAtEpoch": registration.expires_at_epoch,
-        "role": registration.role.value,
+        "pk": f"{purpose}#{code.login}",
+        "sk": f"CODE#{code.otp_digest}",
+        "login": code.login,
+        "otpDigest": code.otp_digest,
+        "attempts": 0,
+        "expiresAtEpoch": code.expires_at_epoch,
     }
-    if registration.legal_type:
-        item["legalType"] = registration.legal_type.value
-    if registration.name:
-        item["name"] = registration.name
+    if code.role:
+        item["role"] = code.role.value
+    if code.legal_type:
+        item["legalType"] = code.legal_type.value
+    if code.name:
+        item["name"] = code.name
     dynamodb().put_item(TableName=_table(), Item=item)
 
 
-def get_registration(login: str) -> PendingRegistration | None:
-    item = _get("REGISTRATION", login)
+def get_code(purpose: str, login: str, otp_digest: str) -> PendingCode | None:
+    key = {"pk": f"{purpose}#{login}", "sk": f"CODE#{otp_digest}"}
+    item = dynamodb().get_item(TableName=_table(), Key=key, ConsistentRead=True).get("Item")
     if not item:
         return None
-    return PendingRegistration(
+    return PendingCode(
         login=item["login"],
         otp_digest=item["otpDigest"],
         attempts=int(item["attempts"]),
         expires_at_epoch=int(item["expiresAtEpoch"]),
-        role=Role(item["role"]),
+        role=Role(item["role"]) if "role" in item else None,
         legal_type=LegalType(item["legalType"]) if "legalType" in item else None,
         name=item.get("name"),
     )
 
 
-def spend_registration_attempt(registration: PendingRegistration, max_attempts: int) -> bool:
-    """Counts one attempt atomically; False once the code has used up its attempts or was replaced."""
-    try:
+def count_wrong_guess(purpose: str, login: str) -> None:
+    """A wrong guess counts against every code the login has pending (each allows a few)."""
+    for item in every_item(
+        "query",
+        TableName=_table(),
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :code)",
+        ExpressionAttributeValues={":pk": f"{purpose}#{login}", ":code": "CODE#"},
+        ProjectionExpression="pk, sk",
+    ):
         dynamodb().update_item(
             TableName=_table(),
-            Key=_key("REGISTRATION", registration.login),
+            Key={"pk": item["pk"], "sk": item["sk"]},
             UpdateExpression="ADD attempts :one",
-            ConditionExpression="attempts < :max AND otpDigest = :digest",
-            ExpressionAttributeValues={":one": 1, ":max": max_attempts, ":digest": registration.otp_digest},
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={":one": 1},
         )
-        return True
-    except dynamodb().exceptions.ConditionalCheckFailedException:
-        return False
 
 
-# --- login throttling ---
+def _consume_code(purpose: str, code: PendingCode, max_attempts: int) -> dict[str, Any]:
+    """The code's deletion, in the transaction it authorises: only while it exists with attempts left."""
+    return {
+        "Delete": {
+            "TableName": _table(),
+            "Key": {"pk": f"{purpose}#{code.login}", "sk": f"CODE#{code.otp_digest}"},
+            "ConditionExpression": "attempts < :max",
+            "ExpressionAttributeValues": {":max": max_attempts},
+        }
+    }
 
 
-def get_login_throttle(login: str) -> LoginThrottle:
-    item = _get("THROTTLE", login) or {}
-    return LoginThrottle(failures=int(item.get("failures", 0)), locked_until_epoch=int(item.get("lockedUntilEpoch", 0)))
+# --- credentials: password changes, disabling, token revocation ---
 
 
-def record_login_failure(login: str, *, forget_after_epoch: int) -> int:
-    """Adds one failure in a row and answers the new count."""
-    answer = dynamodb().update_item(
-        TableName=_table(),
-        Key=_key("THROTTLE", login),
-        UpdateExpression="ADD failures :one SET expiresAtEpoch = :forget",
-        ExpressionAttributeValues={":one": 1, ":forget": forget_after_epoch},
-        ReturnValues="UPDATED_NEW",
+def set_password(
+    credential: Credential, password_hash: str, *, revoke_before_ms: int, consumed: tuple[str, PendingCode, int] | None
+) -> None:
+    """The new hash and the revocation of every earlier token in one transaction (with the code that allowed it)."""
+    writes: list[dict[str, Any]] = [
+        {
+            "Update": {
+                "TableName": _table(),
+                "Key": _key("LOGIN", credential.login),
+                "UpdateExpression": "SET passwordHash = :hash",
+                "ConditionExpression": "attribute_exists(pk)",
+                "ExpressionAttributeValues": {":hash": password_hash},
+            }
+        },
+        _revocation(credential.user_id, revoke_before_ms),
+    ]
+    if consumed:
+        writes.append(_consume_code(*consumed))
+    try:
+        transact_write(writes)
+    except ClientError as error:
+        if condition_failed(error, -1):
+            raise Conflict("The code was used already", code="OTP_USED") from error
+        raise
+
+
+def set_disabled(user: User, *, disabled: bool, now_ms: int) -> None:
+    """The login refuses the password; disabling also ends every token issued so far."""
+    user_update = "SET disabled = :disabled, tokensValidFromMs = :from" if disabled else "SET disabled = :disabled"
+    user_values: dict[str, Any] = {":disabled": disabled} | ({":from": now_ms} if disabled else {})
+    transact_write(
+        [
+            {
+                "Update": {
+                    "TableName": _table(),
+                    "Key": _key("LOGIN", user.login),
+                    "UpdateExpression": "SET disabled = :disabled",
+                    "ConditionExpression": "attribute_exists(pk)",
+                    "ExpressionAttributeValues": {":disabled": disabled},
+                }
+            },
+            {
+                "Update": {
+                    "TableName": _table(),
+                    "Key": _key("USER", user.id),
+                    "UpdateExpression": user_update,
+                    "ConditionExpression": "attribute_exists(pk)",
+                    "ExpressionAttributeValues": user_values,
+                }
+            },
+        ]
     )
-    return int(answer["Attributes"]["failures"])
 
 
-def lock_login(login: str, *, until_epoch: int) -> None:
-    dynamodb().update_item(
-        TableName=_table(),
-        Key=_key("THROTTLE", login),
-        UpdateExpression="SET lockedUntilEpoch = :until, failures = :zero, expiresAtEpoch = :until",
-        ExpressionAttributeValues={":until": until_epoch, ":zero": 0},
+def _revocation(user_id: str, before_ms: int) -> dict[str, Any]:
+    return {
+        "Update": {
+            "TableName": _table(),
+            "Key": _key("USER", user_id),
+            "UpdateExpression": "SET tokensValidFromMs = :from",
+            "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeValues": {":from": before_ms},
+        }
+    }
+
+
+def token_state(user_id: str) -> TokenState:
+    """Read strongly: a disabled user's tokens are refused at once."""
+    key = _key("USER", user_id)
+    item = (
+        dynamodb()
+        .get_item(TableName=_table(), Key=key, ConsistentRead=True, ProjectionExpression="disabled, tokensValidFromMs")
+        .get("Item")
     )
+    if item is None:
+        return TokenState(disabled=True, valid_from_ms=0)
+    return TokenState(disabled=bool(item.get("disabled")), valid_from_ms=int(item.get("tokensValidFromMs", 0)))
 
 
-def clear_login_throttle(login: str) -> None:
-    dynamodb().delete_item(TableName=_table(), Key=_key("THROTTLE", login))
+# --- attempt windows: log-ins, codes sent, code guesses ---
+
+
+def reserve_attempt(counter: str, ident: str, *, limit: int, window_seconds: int, now_epoch: int) -> int:
+    """Counts one attempt in the current window before it is made, with a conditional write, so no number of
+    concurrent requests gets more than `limit`. Answers 0 once reserved, else the seconds until the window ends."""
+    key = _key(counter, ident)
+    for _ in range(3):  # a window that ended may be restarted by a concurrent request: look again
+        try:
+            dynamodb().update_item(
+                TableName=_table(),
+                Key=key,
+                UpdateExpression="ADD attempts :one",
+                ConditionExpression="windowEndsEpoch > :now AND attempts < :limit",
+                ExpressionAttributeValues={":one": 1, ":now": now_epoch, ":limit": limit},
+            )
+            return 0
+        except dynamodb().exceptions.ConditionalCheckFailedException:
+            pass
+        ends = now_epoch + window_seconds
+        try:
+            dynamodb().put_item(
+                TableName=_table(),
+                Item={**key, "attempts": 1, "windowEndsEpoch": ends, "expiresAtEpoch": ends},
+                ConditionExpression="attribute_not_exists(pk) OR windowEndsEpoch <= :now",
+                ExpressionAttributeValues={":now": now_epoch},
+            )
+            return 0
+        except dynamodb().exceptions.ConditionalCheckFailedException:
+            pass
+        item = _get(counter, ident)
+        if item and int(item["attempts"]) >= limit and int(item["windowEndsEpoch"]) > now_epoch:
+            return max(1, int(item["windowEndsEpoch"]) - now_epoch)
+    return 1
+
+
+def forget_attempts(counter: str, ident: str) -> None:
+    dynamodb().delete_item(TableName=_table(), Key=_key(counter, ident))

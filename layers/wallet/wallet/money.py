@@ -4,7 +4,7 @@ import re
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, PlainSerializer
+from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
 from wallet.errors import InvalidInput
 
@@ -66,14 +66,45 @@ def _parse_percent(value: Any) -> Decimal:
     return percent
 
 
+def _documented(description: str, *, minimum_exclusive: bool, upper: dict[str, int] | None = None) -> Any:
+    """What the published contract says of a decimal: the grammar as a string, or a plain JSON number."""
+    bound = {"exclusiveMinimum": 0} if minimum_exclusive else {"minimum": 0}
+    bound |= upper or {"exclusiveMaximum": int(MAX_AMOUNT)}
+    return WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": PLAIN_DECIMAL.pattern.join("^$"), "maxLength": 27},
+                {"type": "number", **bound},
+            ],
+            "description": description,
+        },
+        mode="validation",
+    )
+
+
 # Money leaves the API as a decimal string; stored, it stays a DynamoDB number.
 AS_DECIMAL_STRING = PlainSerializer(lambda amount: f"{amount:f}", return_type=str, when_used="json")
 # A positive amount in a request; its precision is checked once the currency is known.
-Amount = Annotated[Decimal, BeforeValidator(_parse_amount), AS_DECIMAL_STRING]
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(_parse_amount),
+    AS_DECIMAL_STRING,
+    _documented("A positive amount, at most the currency's fractional digits", minimum_exclusive=True),
+]
 # A non-negative money figure a client sets (a fixed fee, a bound); its precision too waits for the currency.
-Fee = Annotated[Decimal, BeforeValidator(_parse_fee), AS_DECIMAL_STRING]
+Fee = Annotated[
+    Decimal,
+    BeforeValidator(_parse_fee),
+    AS_DECIMAL_STRING,
+    _documented("A money figure, at most the currency's fractional digits", minimum_exclusive=False),
+]
 # A percentage 0..100 with at most 4 decimals.
-Percent = Annotated[Decimal, BeforeValidator(_parse_percent), AS_DECIMAL_STRING]
+Percent = Annotated[
+    Decimal,
+    BeforeValidator(_parse_percent),
+    AS_DECIMAL_STRING,
+    _documented("A percentage, 0 to 100 with at most 4 decimals", minimum_exclusive=False, upper={"maximum": 100}),
+]
 # Any money figure in an answer.
 Money = Annotated[Decimal, AS_DECIMAL_STRING]
 

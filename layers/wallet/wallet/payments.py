@@ -84,12 +84,14 @@ def calculate(caller: Caller, kind: RequestKind, request: MoneyCalculationReques
 
 def top_up_at_once(caller: Caller, body: BankTopUp, idempotency_key: str | None) -> RequestAnswer:
     """A bank transfer already received: the request is born accepted, with its credit."""
+    digest = fingerprint("top-up", body.model_dump(mode="json"))
+    if replayed := _replay(caller, RequestKind.TOP_UP, idempotency_key, digest):
+        return replayed
     caller.require(*STAFF_ROLES)
     catalog.existing_bank(body.bank_id)
     priced = price(caller, RequestKind.TOP_UP, body.payment_method, body.coin_serial, body.amount)
     request = _new_request(caller, priced, body.payment_method, body.bank_id, idempotency_key, RequestStatus.ACCEPTED)
     request.reference = body.reference
-    digest = fingerprint("top-up", body.model_dump(mode="json"))
     posting = _posting(request, RequestStatus.ACCEPTED, guard=requests_store.creation(request, digest))
     posted = ledger.post(posting, accounts={priced.account.key: priced.account})
     if posted.replayed:
@@ -99,10 +101,12 @@ def top_up_at_once(caller: Caller, body: BankTopUp, idempotency_key: str | None)
 
 
 def create_top_up_request(caller: Caller, body: BankTopUp, idempotency_key: str | None) -> RequestAnswer:
+    digest = fingerprint("top-up-request", body.model_dump(mode="json"))
+    if replayed := _replay(caller, RequestKind.TOP_UP, idempotency_key, digest):
+        return replayed
     catalog.existing_bank(body.bank_id)
     priced = price(caller, RequestKind.TOP_UP, body.payment_method, body.coin_serial, body.amount)
     request = _new_request(caller, priced, body.payment_method, body.bank_id, idempotency_key, RequestStatus.SCREENING)
-    digest = fingerprint("top-up-request", body.model_dump(mode="json"))
     try:
         requests_store.write(requests_store.creation(request, digest))
     except ClientError as error:
@@ -115,13 +119,15 @@ def create_top_up_request(caller: Caller, body: BankTopUp, idempotency_key: str 
 
 def create_withdrawal(caller: Caller, body: BankWithdrawal, idempotency_key: str | None) -> RequestAnswer:
     """Holds amount and commission at once (insufficient: 422), then the workflow decides."""
+    digest = fingerprint("withdrawal", body.model_dump(mode="json"))
+    if replayed := _replay(caller, RequestKind.WITHDRAWAL, idempotency_key, digest):
+        return replayed
     catalog.existing_bank(body.bank_id)
     priced = price(caller, RequestKind.WITHDRAWAL, body.payment_method, body.coin_serial, body.amount)
     if priced.account.item["organizationId"] != caller.organization_id:
         raise Forbidden("Only the account's owner withdraws from it")
     request = _new_request(caller, priced, body.payment_method, body.bank_id, idempotency_key, RequestStatus.SCREENING)
     request.recipient_name, request.account_number = body.recipient_name, body.account_number
-    digest = fingerprint("withdrawal", body.model_dump(mode="json"))
     account = priced.account.key
     hold = (Leg(account, -priced.total, Bucket.AVAILABLE), Leg(account, priced.total, Bucket.HELD))
     operation = OPERATIONS[(RequestKind.WITHDRAWAL, body.payment_method)].value
@@ -178,6 +184,16 @@ def _new_request(
         history=[HistoryStep(status=status, at=now)],
         fractional_digits=int(priced.account.item["fractionalDigits"]),
     )
+
+
+def _replay(caller: Caller, kind: RequestKind, idempotency_key: str | None, digest: str) -> RequestAnswer | None:
+    """A retry answers what the first call answered, before any check: the world may have changed since."""
+    if idempotency_key is None:
+        return None
+    request_id = operation_id(caller.organization_id, kind.value, idempotency_key)
+    if requests_store.get(request_id) is None:
+        return None
+    return _answer(_same_request(request_id, digest))
 
 
 def _same_request(request_id: str, digest: str) -> MoneyRequest:
@@ -368,16 +384,22 @@ def announce(request_id: str) -> str:
 
 
 def get_request(caller: Caller, request_id: str) -> MoneyRequest:
+    """Someone else's request answers exactly as an unknown one: its existence is not revealed."""
     request, _ = _existing(request_id)
-    caller.require_owner_or_staff(request.organization_id)
+    if not caller.may_see(request.organization_id):
+        raise _no_such_request()
     return request
 
 
 def _existing(request_id: str, kind: RequestKind | None = None) -> tuple[MoneyRequest, dict[str, object]]:
     found = requests_store.get(request_id)
     if found is None or kind not in (None, found[0].kind):
-        raise NotFound("No such request", details=[{"field": "requestIdentifier", "issue": "not found"}])
+        raise _no_such_request()
     return found
+
+
+def _no_such_request() -> NotFound:
+    return NotFound("No such request", details=[{"field": "requestIdentifier", "issue": "not found"}])
 
 
 def _answer(request: MoneyRequest) -> RequestAnswer:

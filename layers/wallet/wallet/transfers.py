@@ -4,6 +4,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from wallet import catalog_store, clock, idempotency, ledger, ledger_store, limits, payment_tools_store
 from wallet.auth import Caller
@@ -14,6 +15,7 @@ from wallet.ledger_store import AccountState
 from wallet.models.accounts import OwnerRef
 from wallet.models.base import Page
 from wallet.models.catalog import OperationType
+from wallet.models.identity import public_name
 from wallet.models.limits import LimitRule
 from wallet.models.transfers import (
     Calculation,
@@ -120,12 +122,33 @@ def execute(
         companions=limits.companions(used),
     )
     posted = ledger.post(posting, accounts=prepared.accounts)
-    if posted.replayed and posted.record.get("requestFingerprint") != fingerprint:
-        raise Conflict("This Idempotency-Key was used for another request", code="IDEMPOTENCY_KEY_REUSED")
     digits = int(prepared.source.item["fractionalDigits"])
-    amount, commission = (in_digits(posted.record[name], digits) for name in ("amount", "commission"))
+    return _done(posted.record, digits, fingerprint if posted.replayed else None)
+
+
+def replay(caller: Caller, idempotency_key: str | None, fingerprint: str) -> TransferDone | None:
+    """A retry answers what the first call answered, before any check: a card blocked or a fee raised since
+    does not turn a transfer that went through into a refusal (and the client into paying twice)."""
+    if idempotency_key is None:
+        return None
+    process_id = idempotency.operation_id(caller.organization_id, OperationType.TRANSFER.value, idempotency_key)
+    record = ledger_store.get_process(process_id)
+    if record is None:
+        return None
+    currency = catalog_store.get_currency(record["currency"])
+    return _done(record, currency.fractional_digits if currency else 0, fingerprint)
+
+
+def _done(record: dict[str, Any], digits: int, fingerprint: str | None) -> TransferDone:
+    """The transfer's answer from its record; a replay's fingerprint must be the first request's."""
+    if fingerprint is not None and record.get("requestFingerprint") != fingerprint:
+        raise Conflict("This Idempotency-Key was used for another request", code="IDEMPOTENCY_KEY_REUSED")
+    amount, commission = (in_digits(record[name], digits) for name in ("amount", "commission"))
     return TransferDone(
-        business_process_id=process_id, amount=amount, commission=commission, total_amount=amount + commission
+        business_process_id=record["businessProcessId"],
+        amount=amount,
+        commission=commission,
+        total_amount=amount + commission,
     )
 
 
@@ -256,5 +279,7 @@ def look_up_card(number: str) -> CardFound:
         raise NotFound("No such card", details=[{"field": "cardNumber", "issue": "not found"}])
     card = found[0]
     return CardFound(
-        smart_card_id=card.smart_card_id, masked_number=card.masked_number, owner=OwnerRef(name=account["ownerName"])
+        smart_card_id=card.smart_card_id,
+        masked_number=card.masked_number,
+        owner=OwnerRef(name=public_name(account["ownerName"])),
     )

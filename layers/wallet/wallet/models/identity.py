@@ -58,6 +58,18 @@ def check_password_policy(value: str) -> str:
     return value
 
 
+def public_name(name: str) -> str:
+    """A name as others may see it: a login (an e-mail or a phone number) is masked, a real name is not."""
+    try:
+        login = normalise_login(name)
+    except ValueError:
+        return name
+    if login.startswith("+"):
+        return login[:3] + "*" * (len(login) - 6) + login[-3:]  # +49*******165
+    local, _, domain = login.partition("@")
+    return f"{local[:1]}***@{domain}"  # a***@example.com
+
+
 Login = Annotated[str, Field(max_length=254), AfterValidator(normalise_login)]
 NewPassword = Annotated[str, AfterValidator(check_password_policy)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
@@ -78,10 +90,32 @@ class RegistrationRequest(CamelModel):
     name: Name | None = None
 
 
+OneTimeCode = Annotated[str, Field(pattern=r"^[0-9]{6}$")]
+
+
 class RegistrationConfirmation(CamelModel):
     login: Login
-    otp: str = Field(pattern=r"^\d{6}$")
+    otp: OneTimeCode
     password: NewPassword
+
+
+class RecoveryRequest(CamelModel):
+    login: Login
+
+
+class RecoveryConfirmation(CamelModel):
+    login: Login
+    otp: OneTimeCode
+    new_password: NewPassword
+
+
+class PasswordChange(CamelModel):
+    current_password: str = Field(min_length=1, max_length=128)
+    new_password: NewPassword
+
+
+class Acknowledged(CamelModel):
+    status: str
 
 
 class NewUser(CamelModel):
@@ -128,6 +162,7 @@ class User(CamelModel):
     role: Role
     organization_id: str
     created_at: str
+    disabled: bool = False
 
 
 class MemberUser(CamelModel):

@@ -1,0 +1,182 @@
+"""The one OpenAPI 3.1 document of the whole API, assembled from the functions' own resolvers.
+
+`python -m local.openapi` (`make openapi`) writes it to the layer, whence the API serves it at
+`GET /openapi.json`; tests/test_openapi.py fails when the code and the committed file disagree.
+Each function's resolver describes its routes and models; this adds what is the same for all: the
+bearer security, the error responses and their codes, and an example request from events/.
+"""
+
+import importlib.util
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from local.template import ROOT, Template
+
+DOCUMENT = ROOT / "layers" / "wallet" / "wallet" / "openapi.json"
+TITLE = "Wallet API"
+VERSION = "1.0.0"
+DESCRIPTION = (
+    "An open, serverless e-wallet: accounts, money in and out with approvals, transfers, templates and cards. "
+    "Money is a decimal string; every error has the shape of `Error`."
+)
+PUBLIC = {
+    ("post", "/authorization"),
+    ("post", "/registration"),
+    ("post", "/registration/confirm"),
+    ("post", "/password/recovery"),
+    ("post", "/password/recovery/confirm"),
+    ("get", "/openapi.json"),
+}
+# The codes an answer of each status may carry (wallet.errors and the functions' domain errors).
+ERRORS: dict[int, tuple[str, list[str]]] = {
+    400: ("Invalid input: the field is named in `details`", ["VALIDATION_ERROR", "INVALID_OTP", "WRONG_PASSWORD"]),
+    401: ("No token, a bad, expired or revoked one, or a wrong login or password", ["UNAUTHENTICATED"]),
+    403: ("The caller's role forbids it", ["FORBIDDEN"]),
+    404: ("Unknown id, or one the caller may not see; unknown route", ["NOT_FOUND"]),
+    409: ("Duplicate, wrong state, or an Idempotency-Key used for another body", ["CONFLICT"]),
+    413: ("The body exceeds 64 KiB", ["PAYLOAD_TOO_LARGE"]),
+    415: ("A body that is not application/json", ["UNSUPPORTED_MEDIA_TYPE"]),
+    422: ("A business rule: insufficient funds, inactive account, ...", ["BUSINESS_RULE_VIOLATION"]),
+    429: ("Too many attempts; `Retry-After` says when to try again", ["TOO_MANY_ATTEMPTS"]),
+}
+ERROR_SCHEMA = {
+    "title": "Error",
+    "type": "object",
+    "required": ["code", "message", "details"],
+    "properties": {
+        "code": {"type": "string", "examples": ["INSUFFICIENT_FUNDS"]},
+        "message": {"type": "string"},
+        "details": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"field": {"type": "string"}, "issue": {"type": "string"}},
+            },
+        },
+    },
+}
+
+
+def document() -> dict[str, Any]:
+    template = Template()
+    _give_modules_the_template_globals(template)
+    paths: dict[str, Any] = {}
+    schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
+    examples = _examples()
+    for function in sorted({route.function for route in template.routes()}):
+        part = _resolver_document(template.functions()[function])
+        for path, operations in part.get("paths", {}).items():
+            paths.setdefault(path, {}).update(operations)
+        schemas |= part.get("components", {}).get("schemas", {})
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+    schemas.pop("ResponseValidationError", None)
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            _complete(operation, method, path, examples.get((method, path)))
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": TITLE, "version": VERSION, "description": DESCRIPTION},
+        "paths": dict(sorted(paths.items())),
+        "components": {
+            "schemas": dict(sorted(schemas.items())),
+            "responses": _error_responses(),
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+        },
+        "security": [{"bearerAuth": []}],
+    }
+
+
+def _complete(operation: dict[str, Any], method: str, path: str, example: Any) -> None:
+    """The answers every operation may give besides its own, in the one error shape."""
+    public = (method, path) in PUBLIC
+    statuses = {400, 404}
+    if not public:
+        statuses |= {401, 403}
+        operation.pop("security", None)
+    else:
+        operation["security"] = []
+        statuses |= {429} if path != "/openapi.json" else set()
+    if method == "post":
+        statuses |= {409, 413, 415, 422}
+    if path == "/users/me/password":
+        statuses.add(429)
+    if path == "/openapi.json":
+        statuses = {404}
+    responses = operation.setdefault("responses", {})
+    responses.pop("422", None)  # Powertools' own validation shape, which this API never sends
+    statuses |= {int(status) for status in responses if status >= "400"}  # a route's own, in the one shape
+    for status in sorted(statuses):
+        responses[str(status)] = {"$ref": f"#/components/responses/Error{status}"}
+    if "requestBody" in operation:
+        operation["requestBody"]["content"]["application/json"]["example"] = {} if example is None else example
+
+
+def _error_responses() -> dict[str, Any]:
+    return {
+        f"Error{status}": {
+            "description": description,
+            "content": {
+                "application/json": {
+                    "schema": {"$ref": "#/components/schemas/Error"},
+                    "examples": {
+                        code: {"value": {"code": code, "message": description, "details": []}} for code in codes
+                    },
+                }
+            },
+        }
+        for status, (description, codes) in ERRORS.items()
+    }
+
+
+def _resolver_document(function: Any) -> dict[str, Any]:
+    """The function's own resolver's description of its routes, loaded as Lambda would load it."""
+    for layer in function.layers:
+        if str(layer) not in sys.path:
+            sys.path.append(str(layer))
+    module_file = function.handler.rpartition(".")[0]
+    spec = importlib.util.spec_from_file_location(
+        f"wallet_openapi_{function.logical_id}", function.code_uri / f"{module_file}.py"
+    )
+    assert spec
+    assert spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    described: dict[str, Any] = json.loads(module.app.get_openapi_json_schema(openapi_version="3.1.0"))
+    return described
+
+
+def _examples() -> dict[tuple[str, str], Any]:
+    """Each route's request body in its sample event (events/), as the operation's example."""
+    found: dict[tuple[str, str], Any] = {}
+    for sample in sorted((ROOT / "events").rglob("*.json")):
+        event = json.loads(sample.read_text())
+        if "httpMethod" in event and event.get("body"):
+            found.setdefault((event["httpMethod"].lower(), event["resource"]), json.loads(event["body"]))
+    return found
+
+
+def _give_modules_the_template_globals(template: Template) -> None:
+    """Powertools reads some settings when first imported; tracing stays off here."""
+    variables = template.body["Globals"]["Function"]["Environment"]["Variables"]
+    for name, value in variables.items():
+        if isinstance(value, str):
+            os.environ.setdefault(name, value)
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+
+
+def text() -> str:
+    return json.dumps(document(), indent=2, sort_keys=False) + "\n"
+
+
+def main() -> None:
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else DOCUMENT
+    target.write_text(text())
+    print(f"wrote {target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}")
+
+
+if __name__ == "__main__":
+    main()
