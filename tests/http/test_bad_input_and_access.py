@@ -16,6 +16,7 @@ PUBLIC = {
     ("POST", "/registration/confirm"),
     ("POST", "/password/recovery"),
     ("POST", "/password/recovery/confirm"),
+    ("GET", "/openapi.json"),
 }
 PROTECTED = [route for route in ROUTES if (route.method, route.path) not in PUBLIC]
 # A valid body each, so that only the caller's role can be what is refused.

@@ -1,8 +1,9 @@
 """Accounts (coins), their statements, and the reconciliation report."""
 
+from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from wallet.models.base import CamelModel, CaseInsensitiveEnum, Identifier, ListRequest
 from wallet.money import Money
@@ -69,10 +70,19 @@ class ValidCoin(CamelModel):
     owner: OwnerRef
 
 
+def _iso_instant(value: str) -> str:
+    """A real date or date-time ("2026-13-45" is not one), kept as written: entries are keyed by ISO text."""
+    datetime.fromisoformat(value)
+    return value
+
+
+Instant = Annotated[str, Field(max_length=40), AfterValidator(_iso_instant)]
+
+
 class StatementFilter(CamelModel):
     coin_serial: CoinSerial
-    from_: str | None = Field(None, alias="from", max_length=40)
-    to: str | None = Field(None, max_length=40)
+    from_: Instant | None = Field(None, alias="from")
+    to: Instant | None = None
 
 
 class StatementRequest(ListRequest):
