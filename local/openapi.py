@@ -100,6 +100,7 @@ def _complete(operation: dict[str, Any], method: str, path: str, example: Any) -
     else:
         operation["security"] = []
         statuses |= {429} if path != "/openapi.json" else set()
+        statuses |= {401} if path == "/authorization" else set()  # a wrong login or password
     if method == "post":
         statuses |= {409, 413, 415, 422}
     if path == "/users/me/password":

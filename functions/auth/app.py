@@ -23,9 +23,7 @@ from wallet.observability import logger, metrics
 app = create_app(authenticated=False)
 
 
-@app.post(
-    "/authorization", summary="Create an access token", responses={401: {"description": "Wrong login or password"}}
-)
+@app.post("/authorization", summary="Create an access token")
 def authorize(credentials: Credentials) -> TokenCreated:
     token = identity.log_in(credentials.login, credentials.password)
     metrics.add_metric(name="LogIns", unit=MetricUnit.Count, value=1)

@@ -47,7 +47,7 @@ class _Body(BaseModel):
     amount: Amount
 
 
-@pytest.mark.parametrize(("raw", "parsed"), [("10.50", "10.50"), (Decimal("0.1"), "0.1"), (7, "7"), (" 3.25 ", "3.25")])
+@pytest.mark.parametrize(("raw", "parsed"), [("10.50", "10.50"), (Decimal("0.1"), "0.1"), (7, "7")])
 def test_amounts_are_parsed_exactly(raw: object, parsed: str) -> None:
     assert str(_Body(amount=raw).amount) == parsed  # type: ignore[arg-type]
 

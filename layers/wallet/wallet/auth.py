@@ -1,6 +1,6 @@
 """Access tokens, password hashing and the caller's identity and rights."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cache
 from typing import TYPE_CHECKING
@@ -27,7 +27,8 @@ class Caller:
     organization_id: str
     organization_type: OrganizationType
     role: Role
-    issued_at_ms: int = 0  # when the caller's token was issued: a password change or a disable ends older ones
+    # When the caller's token was issued (not who the caller is): a password change or a disable ends older ones.
+    issued_at_ms: int = field(default=0, compare=False)
 
     @property
     def is_staff(self) -> bool:
