@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from swagger_ui_bundle import swagger_ui_path
 
+from local.edge import Edge, GatewayError
 from local.lambdas import LocalLambdas
 from local.template import Route
 
@@ -113,6 +114,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if self.command == "GET" and (path == DOCS_PATH or path.startswith(DOCS_PATH + "/")):
             self._docs(path.removeprefix(DOCS_PATH).lstrip("/"))
             return
+        headers = dict(self.headers.items())
         route = self.server.find_route(self.command, path)
         try:
             if route is None:
