@@ -82,7 +82,7 @@ def test_native_libraries_match_the_functions_architecture(sam_build: Path) -> N
 
 
 # The routes anyone may call (../shared/API.md); every other route runs the API's token authorizer first.
-PUBLIC_PATHS = re.compile(r"^/(authorization|registration(/.*)?|password/recovery(/.*)?)$")
+PUBLIC_PATHS = re.compile(r"^/(authorization|registration(/.*)?|password/recovery(/.*)?|openapi\.json)$")
 
 
 def test_public_routes_are_exactly_the_contracts_and_each_has_the_stricter_throttle() -> None:
