@@ -91,7 +91,7 @@ def test_reconciliation_totals_and_commission_rules_keep_their_digits(wallet: Wa
     assert report["clean"]
     assert [(total["currency"], total["total"]) for total in report["currencies"]] == [("EUR", "0.00")]
     rules = wallet.api.get("/commissions", wallet.admin).json()["records"]
-    assert sorted(rule["fixed"] for rule in rules) == ["0", "0.10"]
+    assert sorted(rule["fixed"] for rule in rules) == ["0.00", "0.10"]  # in the currency's digits
 
 
 # --- transactions cancelled by conflicts and throttles are retried, never a false 409 ---
