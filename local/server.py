@@ -26,31 +26,47 @@ DOCS_PAGE = b"""<!doctype html>
 </body></html>
 """
 DOCS_ASSETS = {"swagger-ui.css": "text/css", "swagger-ui-bundle.js": "text/javascript"}
+MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+MAX_RESPONSE_BYTES = 6 * 1024 * 1024  # Lambda's synchronous response limit
+INTERNAL_SERVER_ERROR = b'{"message": "Internal server error"}'
+PROXY_ANSWER_TYPES: dict[str, type | tuple[type, ...]] = {
+    "statusCode": int,
+    "headers": (dict, type(None)),
+    "multiValueHeaders": (dict, type(None)),
+    "body": (str, type(None)),
+    "isBase64Encoded": bool,
+}
+
+
+class MalformedProxyAnswer(ValueError):
+    """What API Gateway answers 502 for: a Lambda result it cannot turn into an HTTP response."""
 
 
 def api_gateway_event(
     route: Route,
     method: str,
     url: str,
-    headers: dict[str, str],
+    headers: list[tuple[str, str]] | dict[str, str],
     body: bytes,
     stage: str,
     authorizer: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The REST API proxy event that `sam local start-api` and API Gateway build."""
+    """The REST API proxy event that API Gateway builds: a repeated header is kept whole in
+    `multiValueHeaders` (`headers` has its last value), and with no binary media types declared the
+    body is passed as text, whatever its bytes."""
     parts = urlsplit(url)
     match = route.pattern.match(parts.path)
     query = parse_qs(parts.query, keep_blank_values=True)
-    try:
-        text, is_base64 = body.decode(), False
-    except UnicodeDecodeError:
-        text, is_base64 = base64.b64encode(body).decode(), True
+    multi_value_headers: dict[str, list[str]] = {}
+    for name, value in headers.items() if isinstance(headers, dict) else headers:
+        multi_value_headers.setdefault(name, []).append(value)
+    single_headers = {name: values[-1] for name, values in multi_value_headers.items()}
     return {
         "resource": route.path,
         "path": parts.path,
         "httpMethod": method,
-        "headers": headers,
-        "multiValueHeaders": {name: [value] for name, value in headers.items()},
+        "headers": single_headers,
+        "multiValueHeaders": multi_value_headers,
         "queryStringParameters": {name: values[-1] for name, values in query.items()} or None,
         "multiValueQueryStringParameters": query or None,
         # API Gateway hands a function its path parameters URL-decoded.
@@ -64,13 +80,43 @@ def api_gateway_event(
             "stage": stage,
             "requestId": str(uuid.uuid4()),
             "requestTimeEpoch": int(time.time() * 1000),
-            "identity": {"sourceIp": "127.0.0.1", "userAgent": headers.get("User-Agent", "")},
+            "identity": {"sourceIp": "127.0.0.1", "userAgent": single_headers.get("User-Agent", "")},
             "protocol": "HTTP/1.1",
             **({"authorizer": authorizer} if authorizer else {}),
         },
-        "body": text or None,
-        "isBase64Encoded": is_base64,
+        "body": body.decode(errors="replace") or None,
+        "isBase64Encoded": False,
     }
+
+
+def http_answer(answer: Any) -> tuple[int, list[tuple[str, str]], bytes]:
+    """The HTTP response for a Lambda proxy answer, checked as API Gateway checks it."""
+    if not isinstance(answer, dict) or "statusCode" not in answer or set(answer) - set(PROXY_ANSWER_TYPES):
+        raise MalformedProxyAnswer(f"not a proxy answer: {str(answer)[:200]}")
+    for key, expected in PROXY_ANSWER_TYPES.items():
+        if key in answer and not isinstance(answer[key], expected):
+            raise MalformedProxyAnswer(f"{key} is a {type(answer[key]).__name__}")
+    if isinstance(answer["statusCode"], bool) or not 100 <= answer["statusCode"] <= 599:
+        raise MalformedProxyAnswer(f"statusCode {answer['statusCode']}")
+    if len(json.dumps(answer)) > MAX_RESPONSE_BYTES:
+        raise MalformedProxyAnswer("the answer is over Lambda's 6 MB response limit")
+    headers = [(str(name), _header_value(value)) for name, value in (answer.get("headers") or {}).items()]
+    for name, values in (answer.get("multiValueHeaders") or {}).items():
+        if not isinstance(values, list):
+            raise MalformedProxyAnswer(f"multiValueHeaders {name} is not a list")
+        headers += [(str(name), _header_value(value)) for value in values]
+    payload = answer.get("body") or ""
+    try:
+        content = base64.b64decode(payload, validate=True) if answer.get("isBase64Encoded") else payload.encode()
+    except ValueError as error:
+        raise MalformedProxyAnswer("body is not base64") from error
+    return answer["statusCode"], headers, content
+
+
+def _header_value(value: Any) -> str:
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        raise MalformedProxyAnswer(f"a header value is a {type(value).__name__}")
+    return str(value)
 
 
 class LocalApi(ThreadingHTTPServer):
@@ -105,11 +151,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
         raise AttributeError(name)
 
     def _handle(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = self._body()
+        if len(body) > MAX_REQUEST_BYTES:
+            self.close_connection = True
+            self._send(413, [("Content-Type", "application/json")], b'{"message":"Request Too Long"}')
+            return
         path = urlsplit(self.path).path
         if self.command == "GET" and path == OUTBOX_PATH:
             wanted = parse_qs(urlsplit(self.path).query).get("to", [None])[-1]
-            self._send(200, {"Content-Type": "application/json"}, self._outbox(wanted))
+            self._send(200, [("Content-Type", "application/json")], self._outbox(wanted))
             return
         if self.command == "GET" and (path == DOCS_PATH or path.startswith(DOCS_PATH + "/")):
             self._docs(path.removeprefix(DOCS_PATH).lstrip("/"))
@@ -121,31 +171,48 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 raise GatewayError("MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token")
             authorizer = self.server.edge.authorize(route, headers, path)
         except GatewayError as error:
-            self._send(*self.server.edge.response(error))
+            self._send_gateway_error(error)
             return
-        event = api_gateway_event(route, self.command, self.path, headers, body, self.server.stage, authorizer)
-        answer = self.server.lambdas.invoke(route.function, event)
-        payload = answer.get("body") or ""
-        content = base64.b64decode(payload) if answer.get("isBase64Encoded") else payload.encode()
-        headers = dict(answer.get("headers") or {})
-        for name, values in (answer.get("multiValueHeaders") or {}).items():
-            headers[name] = ", ".join(values)
-        self._send(int(answer.get("statusCode", 200)), headers, content)
+        event = api_gateway_event(
+            route, self.command, self.path, self.headers.items(), body, self.server.stage, authorizer
+        )
+        try:
+            status, answer_headers, content = http_answer(self.server.lambdas.invoke(route.function, event))
+        except Exception as error:  # the function failed, or answered what API Gateway cannot map: 502
+            print(f"[api] {route.function} failed: {type(error).__name__}: {error}", flush=True)
+            status, answer_headers, content = 502, [("Content-Type", "application/json")], INTERNAL_SERVER_ERROR
+        self._send(status, answer_headers, content)
+
+    def _body(self) -> bytes:
+        """The request's body, sent with a Content-Length or in chunks."""
+        if self.headers.get("Transfer-Encoding", "").lower() != "chunked":
+            return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        chunks = []
+        while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline()  # the CRLF after each chunk
+        while self.rfile.readline().strip():  # trailers, up to the blank line
+            pass
+        return b"".join(chunks)
 
     def _docs(self, asset: str) -> None:
         if not asset:
-            self._send(200, {"Content-Type": "text/html; charset=utf-8"}, DOCS_PAGE)
+            self._send(200, [("Content-Type", "text/html; charset=utf-8")], DOCS_PAGE)
         elif asset in DOCS_ASSETS:
-            self._send(200, {"Content-Type": DOCS_ASSETS[asset]}, (swagger_ui_path / asset).read_bytes())
+            self._send(200, [("Content-Type", DOCS_ASSETS[asset])], (swagger_ui_path / asset).read_bytes())
         else:
-            self._send(*self.server.edge.response(GatewayError("MISSING_AUTHENTICATION_TOKEN", "No such asset")))
+            self._send_gateway_error(GatewayError("MISSING_AUTHENTICATION_TOKEN", "No such asset"))
+
+    def _send_gateway_error(self, error: GatewayError) -> None:
+        status, headers, content = self.server.edge.response(error)
+        self._send(status, list(headers.items()), content)
 
     def _outbox(self, to: str | None) -> bytes:
         return json.dumps({"records": self.server.lambdas.aws.outbox.records(to)}).encode()
 
-    def _send(self, status: int, headers: dict[str, str], content: bytes) -> None:
+    def _send(self, status: int, headers: list[tuple[str, str]], content: bytes) -> None:
         self.send_response(status)
-        for name, value in headers.items():
+        for name, value in headers:
             if name.lower() != "content-length":
                 self.send_header(name, value)
         self.send_header("Content-Length", str(len(content)))

@@ -23,8 +23,13 @@ def test_bodies_are_json_objects_in_utf8(api: Api, admin_token: str) -> None:
         for content_type in ("text/plain", "application/xml", "multipart/form-data"):
             answer = api.session.post(api.base_url + path, data=b"{}", headers={**auth, "Content-Type": content_type})
             _error(answer, 415, "UNSUPPORTED_MEDIA_TYPE")
-        unreadable = [(b'{"login": "\xff"}', "body"), (b"[" * 3000 + b"]" * 3000, "body"), (b"null", "body")]
-        unreadable += [(b"5", "body"), (b'{"login": ' + b"9" * 5000 + b"}", "login")]
+        # API Gateway passes a non-UTF-8 body as text (U+FFFD for each bad byte): still refused, on its fields.
+        unreadable: list[tuple[bytes, str | None]] = [(b'{"login": "\xff"}', None), (b"null", "body")]
+        unreadable += [
+            (b"[" * 3000 + b"]" * 3000, "body"),
+            (b"5", "body"),
+            (b'{"login": ' + b"9" * 5000 + b"}", "login"),
+        ]
         for body, field in unreadable:
             answer = api.session.post(api.base_url + path, data=body, headers={**auth, "Content-Type": "text/json"})
             assert answer.status_code == 415
