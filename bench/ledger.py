@@ -75,7 +75,7 @@ class Issuer:
 
     @classmethod
     def create(cls) -> "Issuer":
-        catalog.add_currency(NewCurrency(code=CURRENCY, name="Euro", fractional_digits=2))
+        catalog.add_currency(NewCurrency(code=CURRENCY, name="Euro", fractional_digits=2), STAFF)
         return cls(catalog.add_issuer(NewIssuer(currency_code=CURRENCY, name=f"Issuer {CURRENCY}")).id)
 
     def open_account(self, owner: str) -> str:
@@ -96,6 +96,10 @@ class Issuer:
         value = Decimal(amount)
         legs = (Leg(ledger.customer_account(source), -value), Leg(ledger.customer_account(destination), value))
         return Posting(process_id, "TRANSFER", CURRENCY, legs)
+
+
+# Who sets the platform up in the benches (recorded on the audit trail).
+STAFF = Caller("user-bench-admin", "admin@wallet.example", "org-system", OrganizationType.SYSTEM, Role.ADMINISTRATOR)
 
 
 def customer(owner: str) -> Caller:

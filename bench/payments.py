@@ -145,8 +145,10 @@ class World:
             try:
                 issuer = bench_ledger.Issuer.create()
                 for operation, rule in RULES.items():
-                    catalog.set_commission_rule(CommissionRule(operation_type=operation, issuer_id=issuer.id, **rule))
-                bank_id = catalog.add_bank(BANK).bank_id
+                    catalog.set_commission_rule(
+                        CommissionRule(operation_type=operation, issuer_id=issuer.id, **rule), STAFF
+                    )
+                bank_id = catalog.add_bank(BANK, STAFF).bank_id
                 coin = issuer.open_account(OWNER)
                 ledger.post(issuer.credit(coin, FUNDS, "bench-payments-funding"))
                 routes = tuple(route for route in Template().routes() if route.function == FUNCTION)

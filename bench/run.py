@@ -7,7 +7,8 @@ The ledger's costs are counted, not timed: the DynamoDB calls one posting makes,
 the busiest item (DynamoDB serves an item's writes one at a time, so that share bounds an issuer's throughput).
 A transfer is counted the same way through TransfersFunction's handler, and timed in-process on moto against
 the same DynamoDB calls made bare through the layer: only that ratio, the handler's overhead, is read.
-Money in and out is counted through RequestsFunction's handler: top-ups, withdrawal requests and decisions.
+Money in and out is counted through RequestsFunction's handler: top-ups, withdrawal requests and decisions
+(each event rides in the operation's one write). The outbox section times commit to EventBridge on make run.
 A hot account is counted under bursts of concurrent payments: refusals, failed writes, added round trips.
 To add a benchmark, write a section function that prints its own block and call it from main().
 """
@@ -26,12 +27,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # for this script's own import of the project's template reader
 sys.path.insert(0, str(ROOT / "layers" / "wallet"))  # the layer, for the ledger section's in-process world
 
-from bench import ledger, lifecycle, payments, transfers  # noqa: E402
+from bench import ledger, lifecycle, outbox, payments, transfers  # noqa: E402
 from local.template import Function, Template  # noqa: E402
 
 DEFAULT_RUNS = 7
 TRANSFER_SAMPLES = 50  # rounds of one transfer each way, for the transfer section's medians
 HOT_ACCOUNT_BURSTS = (16, 64, 256)  # concurrent payments to one account
+OUTBOX_SAMPLES = 20  # top-ups whose commit-to-bus delay is measured
 PAYMENT_SAMPLES = 3  # of each top-up, request and decision, for the money in and out section's counts
 LIFECYCLE_SAMPLES = 10  # transfers under a limit rule, each refunded in part, for the limits and refunds counts
 PLACEHOLDER = "bench"  # stands in for the template's unresolved values ({"Ref": ...}, {"Fn::GetAtt": ...})
@@ -382,6 +384,8 @@ def main() -> None:
     limits_and_refunds()
     print()
     money_in_and_out()
+    print()
+    outbox.report(OUTBOX_SAMPLES)
 
 
 if __name__ == "__main__":

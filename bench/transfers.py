@@ -56,7 +56,7 @@ class World:
             warnings.filterwarnings("ignore", message="No application metrics to publish")
             issuer = bench_ledger.Issuer.create()
             catalog.set_commission_rule(
-                CommissionRule(operation_type=OperationType.TRANSFER, issuer_id=issuer.id, **RULE)
+                CommissionRule(operation_type=OperationType.TRANSFER, issuer_id=issuer.id, **RULE), bench_ledger.STAFF
             )
             source = issuer.open_account("bench-sender")
             payees = tuple(issuer.open_account(f"bench-payee-{index}") for index in range(destinations))

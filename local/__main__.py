@@ -6,6 +6,7 @@ from local.aws import EmbeddedAws
 from local.lambdas import LocalLambdas
 from local.rules import ExecutionRules
 from local.server import DOCS_PATH, OUTBOX_PATH, LocalApi
+from local.streams import LocalStreams
 from local.template import Template
 
 DEFAULT_ADMIN_LOGIN = "admin@wallet.local"
@@ -29,6 +30,7 @@ def main() -> None:
     lambdas = LocalLambdas(aws)
     lambdas.invoke("BootstrapFunction", {})  # what the stack's custom resource does at deployment
     rules = ExecutionRules(lambdas).start()
+    streams = LocalStreams(lambdas).start()  # the outbox's events reach EventBridge as on AWS
     server = LocalApi(("127.0.0.1", port), lambdas)
     print(f"Wallet API on http://127.0.0.1:{port} (AWS embedded: moto, no account needed)")
     print(f"Administrator: {admin_login} / {admin_password} (WALLET_ADMIN_LOGIN, WALLET_ADMIN_PASSWORD)")
@@ -39,6 +41,7 @@ def main() -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        streams.stop()
         server.server_close()
         rules.stop()
         aws.stop()

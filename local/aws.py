@@ -1,6 +1,7 @@
 """An embedded AWS for one process: moto, provisioned from template.yaml's own resource definitions."""
 
 import contextlib
+import json
 import os
 import secrets
 import uuid
@@ -111,6 +112,11 @@ class EmbeddedAws:
             raise ValueError(f"parameters without a default need a value: {sorted(missing)}")
         for name, props in self.template.resources_of("AWS::DynamoDB::Table").items():
             self.references[name] = self._create_table(name, resolve(props, self.references))
+        queues = self.template.resources_of("AWS::SQS::Queue")
+        for name in queues:
+            self.references |= self._create_queue(name)
+        for name, props in queues.items():  # once every queue exists: dead-letter targets resolve
+            self._configure_queue(name, resolve(props, self.references))
         for name, props in self.template.resources_of("AWS::SecretsManager::Secret").items():
             self.references[name] = self._create_secret(name, props)
         for name in self.template.resources_of("AWS::Serverless::Function"):
@@ -118,6 +124,8 @@ class EmbeddedAws:
             # one must not reach the handlers of the next.
             self.references[name] = name
             self.references[f"{name}.Arn"] = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}:{self.world_id}"
+        for name, props in self.template.resources_of("AWS::Events::Rule").items():
+            self.references |= self._create_rule(name, resolve(props, self.references))
         for name, props in self.template.resources_of("AWS::Serverless::StateMachine").items():
             arn = self._create_state_machine(name, props)
             self.references |= {name: arn, f"{name}.Arn": arn, f"{name}.Name": name}
@@ -126,10 +134,38 @@ class EmbeddedAws:
     def _create_table(self, name: str, props: dict[str, Any]) -> str:
         table_name = str(props.get("TableName", name))
         client = boto3.client("dynamodb")
-        client.create_table(TableName=table_name, **{key: props[key] for key in TABLE_PROPERTIES if key in props})
+        created = {key: props[key] for key in TABLE_PROPERTIES if key in props}
+        if "StreamSpecification" in created:  # CloudFormation enables a stream by giving its view type
+            created["StreamSpecification"] = {"StreamEnabled": True, **created["StreamSpecification"]}
+        description = client.create_table(TableName=table_name, **created)["TableDescription"]
+        if stream_arn := description.get("LatestStreamArn"):
+            self.references[f"{name}.StreamArn"] = stream_arn
         if ttl := props.get("TimeToLiveSpecification"):
             client.update_time_to_live(TableName=table_name, TimeToLiveSpecification=ttl)
         return table_name
+
+    def _create_queue(self, name: str) -> dict[str, str]:
+        url = str(boto3.client("sqs").create_queue(QueueName=name)["QueueUrl"])
+        return {name: url, f"{name}.Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name}", f"{name}.QueueName": name}
+
+    def _configure_queue(self, name: str, props: dict[str, Any]) -> None:
+        attributes: dict[str, Any] = {
+            key: str(props[key]) for key in ("VisibilityTimeout", "MessageRetentionPeriod") if key in props
+        }
+        if redrive := props.get("RedrivePolicy"):
+            attributes["RedrivePolicy"] = json.dumps(redrive)
+        if attributes:
+            sqs: Any = boto3.client("sqs")
+            sqs.set_queue_attributes(QueueUrl=self.references[name], Attributes=attributes)
+
+    def _create_rule(self, name: str, props: dict[str, Any]) -> dict[str, str]:
+        """A rule on the default bus with its targets (moto delivers to SQS targets as EventBridge does)."""
+        events = boto3.client("events")
+        arn = str(events.put_rule(Name=name, EventPattern=json.dumps(props["EventPattern"]))["RuleArn"])
+        events.put_targets(
+            Rule=name, Targets=[{"Id": target["Id"], "Arn": target["Arn"]} for target in props["Targets"]]
+        )
+        return {name: name, f"{name}.Arn": arn}
 
     def _create_state_machine(self, name: str, props: dict[str, Any]) -> str:
         """Our own ASL with the template's substitutions, run by moto's interpreter."""

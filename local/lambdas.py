@@ -58,7 +58,7 @@ class LocalLambdas:
         self.aws = aws
         self.functions = aws.template.functions()
         self._handlers: dict[str, Callable[[dict[str, Any], Any], Any]] = {}
-        self._lock = threading.RLock()
+        self.lock = threading.RLock()
         self._closed = False
         os.environ.update(aws.process_environment())
         # Step Functions' Lambda tasks (and any lambda:Invoke) reach these handlers, not Docker.
@@ -68,11 +68,11 @@ class LocalLambdas:
 
     def close(self) -> None:
         """No more invocations: a workflow thread still finishing gets an error, not our handlers."""
-        with self._lock:
+        with self.lock:
             self._closed = True
 
     def invoke(self, function_name: str, event: dict[str, Any]) -> Any:
-        with self._lock:
+        with self.lock:
             if self._closed:
                 raise RuntimeError("this local Lambda runtime is closed")
             function = self.functions[function_name]

@@ -77,10 +77,12 @@ def document() -> dict[str, Any]:
     for path, operations in paths.items():
         for method, operation in operations.items():
             _complete(operation, method, path, examples.get((method, path)))
+    webhooks = _webhooks(schemas)
     return {
         "openapi": "3.1.0",
         "info": {"title": TITLE, "version": VERSION, "description": DESCRIPTION},
         "paths": dict(sorted(paths.items())),
+        "webhooks": webhooks,
         "components": {
             "schemas": dict(sorted(schemas.items())),
             "responses": _error_responses(),
@@ -88,6 +90,33 @@ def document() -> dict[str, Any]:
         },
         "security": [{"bearerAuth": []}],
     }
+
+
+def _webhooks(schemas: dict[str, Any]) -> dict[str, Any]:
+    """What a subscription receives, one entry per event type. Their schemas are named apart (Webhook...):
+    an event carries its data as it travels, which need not be the API's answer of the same name."""
+    from wallet.models.events import EventType, envelope_model
+
+    webhooks: dict[str, Any] = {}
+    for event_type in EventType:
+        model = envelope_model(event_type)
+        schema = model.model_json_schema(
+            by_alias=True, mode="serialization", ref_template="#/components/schemas/Webhook{model}"
+        )
+        schemas |= {f"Webhook{name}": definition for name, definition in schema.pop("$defs", {}).items()}
+        name = f"Webhook{model.__name__}"
+        schemas[name] = schema
+        webhooks[event_type.value] = {
+            "post": {
+                "summary": f"The {event_type.value} event, signed (Wallet-Signature: t=...,v1=...)",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}},
+                },
+                "responses": {"200": {"description": "Received: any 2xx acknowledges the delivery"}},
+            }
+        }
+    return webhooks
 
 
 def _complete(operation: dict[str, Any], method: str, path: str, example: Any) -> None:

@@ -26,7 +26,8 @@ class Outbox:
             session.events.register(f"provide-client-params.{operation}", self._remember)
         session.events.register("before-call.ses.SendEmail", self._email)  # type: ignore[arg-type]
         session.events.register("before-call.sns.Publish", self._sms)  # type: ignore[arg-type]
-        session.events.register("provide-client-params.events.PutEvents", self._event)
+        session.events.register("provide-client-params.events.PutEvents", self._remember_entries)
+        session.events.register("after-call.events.PutEvents", self._event)
 
     def verify(self, recipient: str) -> None:
         """A recipient verified in the sandbox (an SES identity, an SNS sandbox phone number)."""
@@ -59,8 +60,16 @@ class Outbox:
         self._keep(params["PhoneNumber"], "SMS", params["Message"])
         return None
 
-    def _event(self, params: dict[str, Any], **_: Any) -> None:
-        for entry in params["Entries"]:
+    @staticmethod
+    def _remember_entries(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["put_events_entries"] = params["Entries"]
+
+    def _event(self, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        """Keeps the entries the bus accepted (a refused entry carries an ErrorCode)."""
+        results = parsed.get("Entries", [])
+        for entry, result in zip(context["put_events_entries"], results, strict=False):
+            if result.get("ErrorCode"):
+                continue
             self.events.append(entry)
             if self.echo:
                 print(f"[events] {entry['Source']} {entry['DetailType']}", flush=True)

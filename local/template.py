@@ -58,6 +58,14 @@ class TokenAuthorizer:
     ttl_seconds: int
 
 
+@dataclass(frozen=True)
+class StreamSource:
+    """A function fed by a DynamoDB stream or an SQS queue: the event source mapping's properties, as written."""
+
+    function: str
+    properties: dict[str, Any]
+
+
 @dataclass
 class Function:
     logical_id: str
@@ -139,6 +147,15 @@ class Template:
             for name, props in self.resources_of("AWS::Serverless::Function").items()
             for event in props.get("Events", {}).values()
             if event["Type"] == "EventBridgeRule"
+        ]
+
+    def stream_sources(self, source_type: str = "DynamoDB") -> list[StreamSource]:
+        """Functions fed by an event source mapping of this type ("DynamoDB", "SQS")."""
+        return [
+            StreamSource(name, event["Properties"])
+            for name, props in self.resources_of("AWS::Serverless::Function").items()
+            for event in props.get("Events", {}).values()
+            if event["Type"] == source_type
         ]
 
     def routes(self) -> list[Route]:

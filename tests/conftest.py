@@ -15,6 +15,7 @@ from local.aws import EmbeddedAws
 from local.lambdas import LocalLambdas
 from local.rules import ExecutionRules
 from local.server import LocalApi
+from local.streams import LocalStreams
 from local.template import Template
 from wallet import auth, aws, config, limits
 
@@ -90,6 +91,12 @@ def lambdas(embedded_aws: EmbeddedAws) -> Iterator[LocalLambdas]:
     yield runtime
     rules.stop()
     runtime.close()
+
+
+@pytest.fixture
+def streams(lambdas: LocalLambdas) -> LocalStreams:
+    """The template's stream consumers; a test calls `drain()` to deliver what is on the streams."""
+    return LocalStreams(lambdas)
 
 
 @pytest.fixture

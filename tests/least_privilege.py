@@ -108,6 +108,9 @@ def _calls(prefix: str, operation: str, params: dict[str, Any]) -> list[Call]:
         context = (("ses:FromAddress", sender),)
         # SES authorises against the identity it sends through: here the address itself.
         return [(f"ses:{operation}", f"arn:aws:ses:{REGION}:{ACCOUNT_ID}:identity/{sender}", context)]
+    if prefix == "sqs" and "QueueUrl" in params:
+        queue = str(params["QueueUrl"]).rsplit("/", 1)[-1]
+        return [(f"sqs:{operation}", f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{queue}", ())]
     if prefix == "sns" and operation == "Publish":
         return [("sns:Publish", params.get("TopicArn") or params.get("TargetArn") or "*", ())]
     return [(f"{prefix}:{operation}", "*", ())]  # SendTaskSuccess and the like name no resource
@@ -164,6 +167,12 @@ def _references(template: Template) -> dict[str, str]:
     for name in template.resources_of("AWS::Serverless::StateMachine"):
         arn = f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:{name}"
         references |= {name: arn, f"{name}.Arn": arn, f"{name}.Name": name}
+    for name in template.resources_of("AWS::SQS::Queue"):
+        arn = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name}"
+        references |= {name: f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/{name}", f"{name}.Arn": arn}
+        references[f"{name}.QueueName"] = name
+    for name in template.resources_of("AWS::Events::Rule"):
+        references |= {name: name, f"{name}.Arn": f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/{name}"}
     for name in template.resources_of("AWS::Serverless::Function"):
         arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}"
         references |= {name: name, f"{name}.Arn": arn}

@@ -7,7 +7,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wallet import account_lifecycle, accounts, limits, reconciliation
+from wallet import account_lifecycle, accounts, back_office, limits, reconciliation
 from wallet.api import caller, create_app
 from wallet.models.accounts import (
     Coin,
@@ -23,6 +23,7 @@ from wallet.models.accounts import (
 from wallet.models.base import Page
 from wallet.models.identity import Role
 from wallet.models.limits import CoinLimits
+from wallet.models.operations import Operation
 from wallet.observability import logger, metrics
 
 app = create_app()
@@ -75,6 +76,11 @@ def coin_limits(coin_serial: CoinSerialPath) -> CoinLimits:
 @app.post("/transactions/view", summary="An account's statement, newest first")
 def statement(request: StatementRequest) -> Page[StatementEntry]:
     return accounts.statement(caller(app), request)
+
+
+@app.get("/transactions/<businessProcessId>", summary="One operation: a party sees its legs, staff all of them")
+def get_operation(business_process_id: Annotated[str, Path(alias="businessProcessId", max_length=128)]) -> Operation:
+    return back_office.operation(caller(app), business_process_id)
 
 
 @app.get("/ledger/reconciliation", summary="Check the ledger's invariants (administrator)")

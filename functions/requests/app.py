@@ -6,8 +6,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wallet import payments
+from wallet import back_office, payments
 from wallet.api import IdempotencyKey, caller, create_app
+from wallet.models.base import Page
 from wallet.models.requests import (
     BankTopUp,
     BankWithdrawal,
@@ -16,6 +17,7 @@ from wallet.models.requests import (
     MoneyRequest,
     RequestAnswer,
     RequestKind,
+    RequestListRequest,
     Reversal,
 )
 from wallet.models.transfers import Calculation
@@ -75,6 +77,16 @@ def accept_withdrawal(request_id: RequestId, decision: Decision = Decision()) ->
 @app.post("/bank-withdrawals/<requestIdentifier>/decline", summary="Decline a withdrawal: the hold is released")
 def decline_withdrawal(request_id: RequestId, decision: Decision = Decision()) -> RequestAnswer:
     return payments.decide(caller(app), RequestKind.WITHDRAWAL, request_id, False, decision.reason)
+
+
+@app.post("/bank-top-ups/view", summary="Top-up requests, newest first: staff's queues by status, a customer's own")
+def view_top_ups(view: RequestListRequest = RequestListRequest()) -> Page[MoneyRequest]:
+    return back_office.requests_of(caller(app), RequestKind.TOP_UP, view)
+
+
+@app.post("/bank-withdrawals/view", summary="Withdrawals, newest first: staff's queues by status, a customer's own")
+def view_withdrawals(view: RequestListRequest = RequestListRequest()) -> Page[MoneyRequest]:
+    return back_office.requests_of(caller(app), RequestKind.WITHDRAWAL, view)
 
 
 @app.get("/requests/<requestIdentifier>", summary="A request, its status and its history")

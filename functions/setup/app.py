@@ -31,7 +31,7 @@ PageTokenQuery = Annotated[str | None, Query(alias="pageToken", max_length=2048)
 @app.post("/currencies", status_code=201, summary="Create a currency")
 def create_currency(new: NewCurrency) -> Currency:
     caller(app).require(Role.ADMINISTRATOR)
-    return catalog.add_currency(new)
+    return catalog.add_currency(new, caller(app))
 
 
 @app.get("/currencies", summary="List currencies")
@@ -53,7 +53,7 @@ def list_issuers(page_size: PageSizeQuery = 20, page_token: PageTokenQuery = Non
 @app.post("/bank-catalog", status_code=201, summary="Add a bank; its BIC and SWIFT codes are unique")
 def create_bank(new: NewBank) -> Bank:
     caller(app).require(Role.ADMINISTRATOR)
-    return catalog.add_bank(new)
+    return catalog.add_bank(new, caller(app))
 
 
 @app.get("/bank-catalog", summary="List banks")
@@ -64,7 +64,7 @@ def list_banks(page_size: PageSizeQuery = 20, page_token: PageTokenQuery = None)
 @app.post("/commissions", status_code=201, summary="Set the commission rule of an operation type and issuer")
 def set_commission(rule: CommissionRule) -> StoredCommissionRule:
     caller(app).require(Role.ADMINISTRATOR)
-    return catalog.set_commission_rule(rule)
+    return catalog.set_commission_rule(rule, caller(app))
 
 
 @app.get("/commissions", summary="List commission rules")

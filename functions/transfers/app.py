@@ -28,6 +28,8 @@ from wallet.models.transfers import (
     TemplateFromOperation,
     TemplateListRequest,
     TemplateTransfer,
+    TransferCalculation,
+    TransferCalculationRequest,
     TransferDone,
     TransferRequest,
 )
@@ -67,6 +69,14 @@ def refund(
         idempotency_key=idempotency_key,
         fingerprint=fingerprint("refund", business_process_id, request.model_dump(mode="json")),
     )
+
+
+@app.post("/transfers/calculate", summary="Commission of a transfer; totalAmount is what leaves the source")
+def calculate_transfer(request: TransferCalculationRequest) -> TransferCalculation:
+    prepared = transfers.prepare(
+        caller(app), request.source_coin_serial, request.destination_coin_serial, request.amount
+    )
+    return transfers.transfer_calculation(prepared)
 
 
 @app.post("/templates/transfer", status_code=201, summary="Save a transfer destination")
@@ -130,16 +140,18 @@ def my_cards() -> SmartCards:
 
 @app.post("/smart-cards/<smartCardId>/block", summary="Block a card: it receives nothing more (administrator)")
 def block_card(card_id: CardId, request: CardBlock = CardBlock()) -> SmartCard:
-    caller(app).require(Role.ADMINISTRATOR)
+    who = caller(app)
+    who.require(Role.ADMINISTRATOR)
     logger.info("Blocking a card", extra={"smartCardId": card_id, "reason": request.reason})
-    return transfers.set_card_status(card_id, SmartCardStatus.BLOCKED)
+    return transfers.set_card_status(who, card_id, SmartCardStatus.BLOCKED, request.reason)
 
 
 @app.post("/smart-cards/<smartCardId>/unblock", summary="Unblock a card: it receives again (administrator)")
 def unblock_card(card_id: CardId, request: CardBlock = CardBlock()) -> SmartCard:
-    caller(app).require(Role.ADMINISTRATOR)
+    who = caller(app)
+    who.require(Role.ADMINISTRATOR)
     logger.info("Unblocking a card", extra={"smartCardId": card_id, "reason": request.reason})
-    return transfers.set_card_status(card_id, SmartCardStatus.ACTIVE)
+    return transfers.set_card_status(who, card_id, SmartCardStatus.ACTIVE, request.reason)
 
 
 @app.post("/smart-cards/lookup", summary="Find a card by its number, to pay to it; the owner's name for confirmation")

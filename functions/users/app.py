@@ -6,8 +6,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wallet import identity, passwords
+from wallet import audit, identity, passwords
 from wallet.api import caller, create_app
+from wallet.models.audit import AuditEntry, AuditListRequest
 from wallet.models.base import Page
 from wallet.models.identity import (
     STAFF_ROLES,
@@ -42,6 +43,11 @@ def create_user(new_user: NewUser) -> UserCreated:
 def list_users(request: UserListRequest = UserListRequest()) -> Page[User]:
     caller(app).require(*STAFF_ROLES)
     return identity.list_users(request)
+
+
+@app.post("/audit/view", summary="Who did what, newest first (administrator)")
+def view_audit(request: AuditListRequest = AuditListRequest()) -> Page[AuditEntry]:
+    return audit.view(caller(app), request)
 
 
 @app.post("/users/me/password", summary="Change the caller's password; earlier tokens stop working")

@@ -1,5 +1,6 @@
 """The approval workflow's own steps, called by the state machine in statemachines/approval.asl.json, and its
-safety net: the rule on executions that end FAILED, TIMED_OUT or ABORTED."""
+safety net: the rule on executions that end FAILED, TIMED_OUT or ABORTED. Each decision writes its event in
+its own transaction; the workflow announces nothing itself."""
 
 from typing import Any
 
@@ -33,8 +34,6 @@ def _step(task: WorkflowTask) -> dict[str, Any]:
         case WorkflowStep.FAIL_SAFE:
             error = (task.failure or {}).get("Error", "an error")
             status = payments.fail_safe(request_id, f"A step of the approval failed ({error})")
-        case WorkflowStep.ANNOUNCE:
-            return {"event": payments.announce(request_id)}
     return {"status": status.value}
 
 

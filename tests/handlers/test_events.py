@@ -25,8 +25,10 @@ ROUTES = {(route.method, route.path): route.function for route in Template().rou
 # Events that are not API requests: their folder's function, and the key of its answer holding the expected value.
 FOLDER_FUNCTIONS = {
     "bootstrap": ("BootstrapFunction", "status"),
-    "workflow": ("WorkflowFunction", "event"),
+    "workflow": ("WorkflowFunction", "status"),
     "authorizer": ("AuthorizerFunction", "policyDocument"),
+    "publisher": ("PublisherFunction", "batchItemFailures"),
+    "delivery": ("DeliveryFunction", "batchItemFailures"),
     "aml_check": ("AmlCheckFunction", "cleared"),
     "card_provider": ("CardProviderFunction", "cleared"),
 }
@@ -52,6 +54,7 @@ PLACEHOLDERS = {
     "<smartCardId from POST /smart-cards>": ("transfers/issue-card.json", "smartCardId"),
     "<user id from POST /api/v1/users>": ("users/create-user.json", "user.id"),
     "<bankId from POST /bank-catalog>": ("setup/create-bank.json", "bankId"),
+    "<webhookId from POST /webhooks>": ("webhooks/subscribe.json", "webhookId"),
     "<requestIdentifier from POST /bank-top-ups/with-bank>": ("requests/top-up-with-bank.json", "requestIdentifier"),
     "<requestIdentifier from POST /bank-top-ups/create-request/with-bank>": (
         "requests/create-top-up-request.json",
@@ -97,12 +100,14 @@ AS_CUSTOMER = {
     "requests/calculate-withdrawal.json",
     "requests/withdraw.json",
     "requests/get-request.json",
+    "transfers/calculate-transfer.json",
+    "coins/get-operation.json",
 }
 # Samples that move money from the customer's coin: it is credited first, straight in the ledger.
 FUNDED = {"transfers/transfer.json", "transfers/execute-template.json", "requests/withdraw.json"}
 CREDIT = Decimal(100)
 # The HTTP status of an API event; for another event, its answer's value at its folder's key (FOLDER_FUNCTIONS).
-EXPECTED: dict[str, int | str | bool | dict[str, Any]] = {
+EXPECTED: dict[str, int | str | bool | dict[str, Any] | list[Any]] = {
     "auth/authorization.json": 200,
     "auth/registration.json": 202,
     "auth/registration-confirm.json": 201,
@@ -157,9 +162,21 @@ EXPECTED: dict[str, int | str | bool | dict[str, Any]] = {
     "requests/accept-withdrawal.json": 200,
     "requests/decline-withdrawal.json": 200,
     "requests/get-request.json": 200,
+    "requests/view-top-ups.json": 200,
+    "requests/view-withdrawals.json": 200,
+    "transfers/calculate-transfer.json": 200,
+    "coins/get-operation.json": 200,
+    "users/view-audit.json": 200,
+    "webhooks/subscribe.json": 201,
+    "webhooks/list-webhooks.json": 200,
+    "webhooks/stop-webhook.json": 200,
+    "webhooks/view-deliveries.json": 200,
+    "webhooks/redeliver.json": 404,
+    "delivery/retry-due.json": [],
     "bootstrap/direct-invocation.json": "BOOTSTRAPPED",
     "bootstrap/custom-resource-create.json": "BOOTSTRAPPED",
-    "workflow/announce.json": "TopUpAccepted",
+    "workflow/fail-safe.json": "ACCEPTED",
+    "publisher/outbox-insert.json": [],
     "aml_check/screening-subject.json": True,
     "card_provider/screening-subject.json": True,
     "authorizer/token.json": {

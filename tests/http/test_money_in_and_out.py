@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from local.aws import EmbeddedAws
+from local.streams import LocalStreams
 from tests.conftest import Api
 
 
@@ -86,17 +87,23 @@ def wallet(api: Api, admin_token: str) -> Wallet:
     return Wallet(api, admin_token)
 
 
-def test_bank_top_up_already_received_credits_at_once(wallet: Wallet, embedded_aws: EmbeddedAws) -> None:
+def test_bank_top_up_already_received_credits_at_once(
+    wallet: Wallet, embedded_aws: EmbeddedAws, streams: LocalStreams
+) -> None:
     quote = wallet.api.post("/bank-top-ups/calculate", {"coinSerial": wallet.coin, "amount": 100}, wallet.customer)
     assert quote.json() == {"amount": "100.00", "commission": "0.50", "totalAmount": "99.50"}
     done = wallet.top_up_at_once("100")
     assert (done["status"], done["commission"], done["totalAmount"]) == ("ACCEPTED", "0.50", "99.50")
     assert wallet.balances() == ("99.50", "0.00")
-    assert [event["DetailType"] for event in embedded_aws.outbox.events] == ["TopUpAccepted"]
+    streams.drain()
+    published = [event["DetailType"] for event in embedded_aws.outbox.events]
+    assert published == ["coin.opened", "top_up.credited"]
     assert wallet.reconciles()
 
 
-def test_bank_withdrawal_holds_then_accept_settles(wallet: Wallet, embedded_aws: EmbeddedAws) -> None:
+def test_bank_withdrawal_holds_then_accept_settles(
+    wallet: Wallet, embedded_aws: EmbeddedAws, streams: LocalStreams
+) -> None:
     wallet.top_up_at_once("100")
     quote = wallet.api.post("/bank-withdrawals/calculate", {"coinSerial": wallet.coin, "amount": 40}, wallet.customer)
     assert quote.json() == {"amount": "40.00", "commission": "1.40", "totalAmount": "41.40"}
@@ -110,10 +117,9 @@ def test_bank_withdrawal_holds_then_accept_settles(wallet: Wallet, embedded_aws:
     request = wallet.api.get(f"/requests/{created['requestIdentifier']}", wallet.customer).json()
     assert [step["status"] for step in request["history"]] == ["SCREENING", "PENDING", "ACCEPTED"]
     assert wallet.reconciles()
-    deadline = time.monotonic() + 15
-    while "WithdrawalAccepted" not in [event["DetailType"] for event in embedded_aws.outbox.events]:
-        assert time.monotonic() < deadline, embedded_aws.outbox.events
-        time.sleep(0.1)
+    streams.drain()
+    published = [event["DetailType"] for event in embedded_aws.outbox.events]
+    assert published[-2:] == ["withdrawal.held", "withdrawal.accepted"]
 
 
 def test_bank_withdrawal_declined_releases_the_hold(wallet: Wallet) -> None:
@@ -126,7 +132,13 @@ def test_bank_withdrawal_declined_releases_the_hold(wallet: Wallet) -> None:
     assert declined.json()["status"] == "DECLINED"
     assert wallet.balances() == ("99.50", "0.00")
     history = wallet.api.get(f"/requests/{created['requestIdentifier']}", wallet.customer).json()["history"]
-    assert history[-1] == {"status": "DECLINED", "at": history[-1]["at"], "reason": "wrong IBAN"}
+    assert history[-1] == {
+        "status": "DECLINED",
+        "at": history[-1]["at"],
+        "reason": "wrong IBAN",
+        "actor": history[-1]["actor"],
+    }
+    assert history[-1]["actor"]["role"] == "ADMINISTRATOR"
     assert wallet.reconciles()
 
 

@@ -3,7 +3,6 @@
 import json
 import time
 from decimal import Decimal
-from types import SimpleNamespace
 from typing import Any
 
 import boto3
@@ -12,7 +11,7 @@ from botocore.exceptions import ClientError
 
 from local.lambdas import LocalLambdas
 from tests.unit.ledger_world import LedgerWorld, build_world
-from wallet import announcements, catalog, payments, reconciliation, requests_store, screening
+from wallet import catalog, payments, reconciliation, requests_store, screening
 from wallet.auth import Caller
 from wallet.ledger import WrongState
 from wallet.models.catalog import NewBank
@@ -33,7 +32,9 @@ def world_parameters() -> dict[str, str]:
 class Requests:
     def __init__(self, world: LedgerWorld):
         self.world = world
-        self.bank = catalog.add_bank(NewBank(name="B", bic="DEUTDEFF", swift="DEUTDEFFXXX", country="DE")).bank_id
+        self.bank = catalog.add_bank(
+            NewBank(name="B", bic="DEUTDEFF", swift="DEUTDEFFXXX", country="DE"), STAFF
+        ).bank_id
         self.owner = world.customer("alice")
         self.coin = world.open_account("alice")
         world.credit(self.coin, "100.00")
@@ -265,27 +266,3 @@ def test_a_retried_await_decision_only_replaces_the_token(flows: Requests) -> No
     assert found
     assert found[1]["taskToken"] == "second-token"
     assert flows.history(request_id) == history
-
-
-@pytest.mark.parametrize(
-    "put_events",
-    [
-        lambda **_: {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure", "ErrorMessage": "retry"}]},
-        lambda **_: (_ for _ in ()).throw(
-            ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "PutEvents")
-        ),
-    ],
-    ids=["failed entry", "refused call"],
-)
-def test_an_event_not_published_is_logged_and_counted_and_the_top_up_still_succeeds(
-    flows: Requests, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, put_events: Any
-) -> None:
-    counted: list[str] = []
-    monkeypatch.setattr(announcements, "events", lambda: SimpleNamespace(put_events=put_events))
-    monkeypatch.setattr(announcements.metrics, "add_metric", lambda **metric: counted.append(metric["name"]))
-    body = BankTopUp.model_validate({"coinSerial": flows.coin, "amount": "20", "bankId": flows.bank})
-    answer = payments.top_up_at_once(STAFF, body, None)
-    assert answer.status == RequestStatus.ACCEPTED
-    assert flows.world.balance(flows.coin) == (Decimal(120), 0)
-    assert counted == ["EventsNotPublished"]
-    assert "Event not published" in caplog.text

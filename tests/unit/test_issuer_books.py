@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from local.aws import EmbeddedAws
-from tests.unit.ledger_world import LedgerWorld, build_world
+from tests.unit.ledger_world import STAFF, LedgerWorld, build_world
 from wallet import accounts, catalog, ledger, reconciliation, refunds, transfers
 from wallet.ledger import SystemAccount
 from wallet.models.accounts import NewCoin
@@ -26,7 +26,8 @@ def test_each_issuers_books_sum_to_zero_across_a_transfer_and_its_refund(world: 
     first = world.issuers["EUR"]
     second = catalog.add_issuer(NewIssuer(currency_code="EUR", name="Second EUR issuer"))
     catalog.set_commission_rule(
-        CommissionRule(operation_type=OperationType.TRANSFER, issuer_id=first.id, percent=Decimal(2), fixed=Decimal(0))
+        CommissionRule(operation_type=OperationType.TRANSFER, issuer_id=first.id, percent=Decimal(2), fixed=Decimal(0)),
+        STAFF,
     )
     alice = world.open_account("alice")
     world.credit(alice, "100.00")

@@ -108,8 +108,9 @@ class MoneyExplorer(RuleBasedStateMachine):
         for (operation, currency), (percent, fixed) in RULES.items():
             issuer = self.world.issuers[currency].id
             rule = {"operationType": operation, "issuerId": issuer, "percent": percent, "fixed": fixed}
-            catalog.set_commission_rule(CommissionRule.model_validate(rule))
-        self.bank = catalog.add_bank(NewBank(name="B", bic="DEUTDEFF", swift="DEUTDEFFXXX", country="DE")).bank_id
+            catalog.set_commission_rule(CommissionRule.model_validate(rule), STAFF)
+        bank = NewBank(name="B", bic="DEUTDEFF", swift="DEUTDEFFXXX", country="DE")
+        self.bank = catalog.add_bank(bank, STAFF).bank_id
         for owner, currency in OWNERS.items():
             serial = self.world.open_account(owner, currency)
             funding = Decimal(100) if currency == "EUR" else Decimal(10_000)

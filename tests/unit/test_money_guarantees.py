@@ -160,7 +160,9 @@ class Money:
 
     def __init__(self, world: LedgerWorld):
         self.world = world
-        self.bank = catalog.add_bank(NewBank(name="B", bic="DEUTDEFF", swift="DEUTDEFFXXX", country="DE")).bank_id
+        self.bank = catalog.add_bank(
+            NewBank(name="B", bic="DEUTDEFF", swift="DEUTDEFFXXX", country="DE"), STAFF
+        ).bank_id
         self.coins = {name: world.open_account(name) for name in ("alice", "bob", "carol")}
         for serial in self.coins.values():
             world.credit(serial, "100.00")
@@ -254,7 +256,7 @@ def test_a_refund_key_is_each_organisations_own(money: Money) -> None:
 
 def _commission(world: LedgerWorld, operation: OperationType) -> None:
     rule = {"operationType": operation, "issuerId": world.issuers["EUR"].id, "percent": "0.5", "fixed": "0"}
-    catalog.set_commission_rule(CommissionRule.model_validate(rule))
+    catalog.set_commission_rule(CommissionRule.model_validate(rule), STAFF)
 
 
 def test_a_transfer_charges_a_tied_commission_half_up(money: Money) -> None:

@@ -71,7 +71,7 @@ class MoneyLifecycle(RuleBasedStateMachine):
         rule = CommissionRule(
             operation_type=OperationType.TRANSFER, issuer_id=first.id, percent=Decimal(1), fixed=Decimal("0.10")
         )
-        catalog.set_commission_rule(rule)
+        catalog.set_commission_rule(rule, STAFF)
         window = WindowLimit(amount=DAILY_AMOUNT, count=DAILY_COUNT)
         limit = LimitRule(
             operation_type=OperationType.TRANSFER,
@@ -81,7 +81,9 @@ class MoneyLifecycle(RuleBasedStateMachine):
             daily=window,
         )
         limits.set_rule(limit)
-        self.bank = catalog.add_bank(NewBank(name="Bank", bic="DEUTDEFF", swift="DEUTDEFFXXX", country="DE")).bank_id
+        self.bank = catalog.add_bank(
+            NewBank(name="Bank", bic="DEUTDEFF", swift="DEUTDEFFXXX", country="DE"), STAFF
+        ).bank_id
         for owner, issuer in (("a", first), ("b", first), ("c", second), ("d", second)):
             serial = accounts.open_coin(self.world.customer(owner), NewCoin(issuer_id=issuer.id)).coin_serial
             self.balance[serial], self.status[serial], self.owner[serial] = Decimal(0), AccountStatus.ACTIVE, owner

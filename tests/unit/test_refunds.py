@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from local.aws import EmbeddedAws
 from tests.unit.dynamodb_harness import Interleaving, seeded
-from tests.unit.ledger_world import LedgerWorld, build_world
+from tests.unit.ledger_world import STAFF, LedgerWorld, build_world
 from wallet import catalog, reconciliation, refunds, transfers
 from wallet.errors import Conflict
 from wallet.ledger import SystemAccount
@@ -26,7 +26,7 @@ def test_ten_racing_refunds_of_ten_on_a_fifty_payment_exactly_five_succeed(world
     rule = CommissionRule(
         operation_type=OperationType.TRANSFER, issuer_id=world.issuers["EUR"].id, percent=Decimal(1), fixed=Decimal(0)
     )
-    catalog.set_commission_rule(rule)
+    catalog.set_commission_rule(rule, STAFF)
     alice, bob = world.open_account("alice"), world.open_account("bob")
     world.credit(alice, "50.50")
     payer = world.customer("alice")

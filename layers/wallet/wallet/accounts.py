@@ -3,7 +3,7 @@
 import secrets
 from decimal import Decimal
 
-from wallet import catalog, clock, identity_store, ledger, ledger_store
+from wallet import catalog, clock, events, identity_store, ledger, ledger_store
 from wallet.auth import Caller
 from wallet.dynamo import Item
 from wallet.errors import NotFound
@@ -21,6 +21,7 @@ from wallet.models.accounts import (
     ValidCoin,
 )
 from wallet.models.base import Page
+from wallet.models.events import EventType
 from wallet.models.identity import CUSTOMER_ROLES, public_name
 from wallet.money import in_digits
 
@@ -51,8 +52,16 @@ def open_coin(caller: Caller, new: NewCoin) -> Coin:
         "gsi1pk": f"ORG#{caller.organization_id}",
         "gsi1sk": f"{created_at}#{serial}",
     }
-    ledger_store.put_account_if_absent(item)
-    return coin_of(item)
+    coin = coin_of(item)
+    opened = events.outbox_write(
+        EventType.COIN_OPENED,
+        serial,
+        coin.model_dump(mode="json", by_alias=True),
+        ordering_key=serial,
+        organization_ids=[caller.organization_id],
+    )
+    ledger_store.put_account_if_absent(item, opened)
+    return coin
 
 
 def list_coins(caller: Caller, organization_id: str | None = None) -> Coins:

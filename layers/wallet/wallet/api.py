@@ -1,6 +1,7 @@
 """The HTTP face every function shares: one resolver set-up, the error shape, the caller's identity."""
 
 import json
+from dataclasses import replace
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -36,7 +37,8 @@ class WalletResolver(APIGatewayRestResolver):
                 who = caller_from_authorization_header(headers.get("authorization"))
                 if event.get("httpMethod") != "GET":  # a call that may change something: revoked tokens end now
                     require_current_token(who)
-                self.append_context(caller=who)
+                source_ip = ((event.get("requestContext") or {}).get("identity") or {}).get("sourceIp")
+                self.append_context(caller=replace(who, source_ip=source_ip))
                 caller_id = who.user_id
             event, body = checked_event(event)
         except WalletError as error:

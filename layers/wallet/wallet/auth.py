@@ -29,6 +29,13 @@ class Caller:
     role: Role
     # When the caller's token was issued (not who the caller is): a password change or a disable ends older ones.
     issued_at_ms: int = field(default=0, compare=False)
+    # Where the request came from (API Gateway's view), for the audit trail; not who the caller is either.
+    source_ip: str | None = field(default=None, compare=False)
+
+    @property
+    def actor(self) -> dict[str, str]:
+        """Who did it, as recorded on postings, decisions and audit entries."""
+        return {"userId": self.user_id, "role": self.role.value, "organizationId": self.organization_id}
 
     @property
     def is_staff(self) -> bool:

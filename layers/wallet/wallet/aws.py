@@ -40,7 +40,12 @@ def secrets() -> Any:
     return SecretsProvider(boto3_client=boto3.client("secretsmanager"))
 
 
+@cache
+def sqs() -> Any:
+    return boto3.client("sqs")
+
+
 def forget_clients() -> None:
     """The next call of each factory creates its client anew (after a SnapStart restore)."""
-    for factory in (dynamodb, ses, sns, stepfunctions, events, secrets):
+    for factory in (dynamodb, ses, sns, stepfunctions, events, secrets, sqs):
         factory.cache_clear()

@@ -5,7 +5,8 @@ from decimal import Decimal
 
 from pydantic import BaseModel
 
-from wallet import catalog_store, clock, ledger, ledger_store
+from wallet import audit, catalog_store, clock, ledger, ledger_store
+from wallet.auth import Caller
 from wallet.errors import NotFound
 from wallet.models.base import Page
 from wallet.models.catalog import (
@@ -21,9 +22,9 @@ from wallet.models.catalog import (
 from wallet.money import check_precision
 
 
-def add_currency(new: NewCurrency) -> Currency:
+def add_currency(new: NewCurrency, by: Caller) -> Currency:
     currency = Currency(**new.model_dump(), created_at=clock.iso(clock.now()))
-    catalog_store.add_currency(currency)
+    catalog_store.add_currency(currency, audit.by(by, "CURRENCY_CREATED", currency.code))
     return currency
 
 
@@ -49,13 +50,13 @@ def add_issuer(new: NewIssuer) -> Issuer:
     return issuer
 
 
-def add_bank(new: NewBank) -> Bank:
+def add_bank(new: NewBank, by: Caller) -> Bank:
     bank = Bank(**new.model_dump(), bank_id=str(uuid.uuid4()), created_at=clock.iso(clock.now()))
-    catalog_store.add_bank(bank)
+    catalog_store.add_bank(bank, audit.by(by, "BANK_CREATED", bank.bank_id, {"bic": bank.bic}))
     return bank
 
 
-def set_commission_rule(rule: CommissionRule) -> StoredCommissionRule:
+def set_commission_rule(rule: CommissionRule, by: Caller) -> StoredCommissionRule:
     """Its money figures in the issuer's currency's digits: a fee the currency cannot pay is refused."""
     digits = existing_currency(existing_issuer(rule.issuer_id).currency_code).fractional_digits
     figures = {
@@ -64,7 +65,8 @@ def set_commission_rule(rule: CommissionRule) -> StoredCommissionRule:
         if (value := getattr(rule, name)) is not None
     }
     stored = StoredCommissionRule(**(rule.model_dump() | figures), updated_at=clock.iso(clock.now()))
-    catalog_store.put_commission_rule(stored)
+    target = f"{rule.operation_type.value}#{rule.issuer_id}"
+    catalog_store.put_commission_rule(stored, audit.by(by, "COMMISSION_SET", target, rule.model_dump(mode="json")))
     return stored
 
 

@@ -61,9 +61,9 @@ def _record(model: Any) -> Item:
 # --- currencies ---
 
 
-def add_currency(currency: Currency) -> None:
+def add_currency(currency: Currency, *companions: dict[str, Any]) -> None:
     try:
-        transact_write([_put_new(_item("CURRENCY", currency.code, _record(currency), currency.code))])
+        transact_write([_put_new(_item("CURRENCY", currency.code, _record(currency), currency.code)), *companions])
     except ClientError as error:
         if condition_failed(error, 0):
             raise Conflict(f"The currency {currency.code} exists already", code="DUPLICATE_CURRENCY") from error
@@ -105,13 +105,13 @@ def get_issuer(issuer_id: str) -> Issuer | None:
 # --- banks ---
 
 
-def add_bank(bank: Bank) -> None:
+def add_bank(bank: Bank, *companions: dict[str, Any]) -> None:
     """The bank and its BIC and SWIFT claims in one transaction: each code is used once, no race."""
     claims = [("BIC", bank.bic), ("SWIFT", bank.swift)]
     writes = [_put_new(_item("BANK", bank.bank_id, _record(bank), bank.created_at))]
     writes += [_put_new({"pk": f"{kind}#{code}", "sk": kind, "bankId": bank.bank_id}) for kind, code in claims]
     try:
-        transact_write(writes)
+        transact_write([*writes, *companions])
     except ClientError as error:
         taken = [field.lower() for index, (field, _) in enumerate(claims, start=1) if condition_failed(error, index)]
         if not taken:
@@ -131,12 +131,13 @@ def get_bank(bank_id: str) -> Bank | None:
 # --- commission rules: one per operation type and issuer, replaced by a newer one ---
 
 
-def put_commission_rule(rule: StoredCommissionRule) -> None:
+def put_commission_rule(rule: StoredCommissionRule, *companions: dict[str, Any]) -> None:
     """Its figures are kept as the decimal strings they were given in: they are never summed in DynamoDB,
     and a stored number would come back trimmed ("0.10" as 0.1)."""
     ident = f"{rule.operation_type.value}#{rule.issuer_id}"
     record = rule.model_dump(mode="json", by_alias=True, exclude_none=True)
-    dynamodb().put_item(TableName=_table(), Item=_item("COMMISSION", ident, record, ident))
+    rule_put = {"Put": {"TableName": _table(), "Item": _item("COMMISSION", ident, record, ident)}}
+    transact_write([rule_put, *companions])
 
 
 def commission_rule_key(operation_type: OperationType, issuer_id: str) -> dict[str, str]:

@@ -19,6 +19,7 @@ Item = dict[str, Any]
 # Reasons DynamoDB cancels a transaction's item with that mean "try again", not "refused".
 TRANSIENT_REASONS = frozenset({"TransactionConflict", "ThrottlingError"})
 TRANSACTION_ATTEMPTS = 5
+MAX_TRANSACTION_ITEMS = 100  # TransactWriteItems' limit
 
 # What a page token belongs to (route, caller, filter): set by the HTTP edge for each request, so a token
 # from one list, caller or filter is refused by every other.
@@ -70,6 +71,19 @@ def query_page(**request: Any) -> tuple[list[Item], str | None]:
 
 def scan_page(**request: Any) -> tuple[list[Item], str | None]:
     return page(dynamodb().scan, **request)
+
+
+def filtered_query_page(*, page_size: int, page_token: str | None, **request: Any) -> tuple[list[Item], str | None]:
+    """A query page under a filter: reads on past pages the filter emptied, so a page is never empty
+    while a next page token is given."""
+    start = decode_page_token(page_token)
+    items: list[Item] = []
+    while True:
+        answer = dynamodb().query(Limit=page_size, **request, **({"ExclusiveStartKey": start} if start else {}))
+        items += answer.get("Items", [])
+        start = answer.get("LastEvaluatedKey")
+        if items or not start:
+            return items, encode_page_token(start)
 
 
 def every_item(operation: str, **request: Any) -> list[Item]:

@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 
 from wallet import clock, ledger_store
 from wallet.config import settings
-from wallet.dynamo import TRANSIENT_REASONS, cancellation_codes
+from wallet.dynamo import MAX_TRANSACTION_ITEMS, TRANSIENT_REASONS, cancellation_codes
 from wallet.errors import BusinessRuleViolation, Conflict, Contention, NotFound, WalletError
 from wallet.ledger_store import AccountState
 from wallet.models.accounts import AccountStatus
@@ -249,6 +249,8 @@ def _writes(posting: Posting, states: dict[str, AccountState], record: dict[str,
     writes.extend(
         companion.write if isinstance(companion, Refusable) else companion for companion in posting.companions
     )
+    if len(writes) > MAX_TRANSACTION_ITEMS:
+        raise ValueError(f"{posting.type} needs {len(writes)} writes; one transaction takes {MAX_TRANSACTION_ITEMS}")
     return writes
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from wallet.aws import dynamodb
 from wallet.config import settings
-from wallet.dynamo import Item, batch_get, every_item, query_page
+from wallet.dynamo import Item, batch_get, every_item, query_page, transact_write
 
 ACCOUNT = "ACCOUNT"
 PROCESS = "PROCESS"
@@ -59,10 +59,14 @@ def put_accounts(items: list[Item]) -> None:
             request = dynamodb().batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
 
 
-def put_account_if_absent(item: Item) -> None:
-    dynamodb().put_item(
-        TableName=_accounts(), Item={**item, "sk": ACCOUNT}, ConditionExpression="attribute_not_exists(pk)"
-    )
+def put_account_if_absent(item: Item, *companions: dict[str, Any]) -> None:
+    """A new account, and what rides with it (its event), in one transaction."""
+    account = {
+        "TableName": _accounts(),
+        "Item": {**item, "sk": ACCOUNT},
+        "ConditionExpression": "attribute_not_exists(pk)",
+    }
+    transact_write([{"Put": account}, *companions])
 
 
 def get_account_item(key: str) -> Item | None:

@@ -1,5 +1,7 @@
 """Data access for transfer templates and smart cards: the only module that knows their table's keys."""
 
+from typing import Any
+
 from botocore.exceptions import ClientError
 
 from wallet.aws import dynamodb
@@ -104,12 +106,13 @@ def cards_of(organization_id: str) -> list[SmartCard]:
     return [SmartCard.model_validate(item) for item in _of_organization("CARD", organization_id)]
 
 
-def set_card_status(card_id: str, status: SmartCardStatus) -> None:
-    dynamodb().update_item(
-        TableName=_table(),
-        Key={"pk": f"CARD#{card_id}", "sk": "CARD"},
-        UpdateExpression="SET #status = :status",
-        ConditionExpression="attribute_exists(pk)",
-        ExpressionAttributeNames={"#status": "status"},
-        ExpressionAttributeValues={":status": status.value},
-    )
+def set_card_status(card_id: str, status: SmartCardStatus, *companions: dict[str, Any]) -> None:
+    update = {
+        "TableName": _table(),
+        "Key": {"pk": f"CARD#{card_id}", "sk": "CARD"},
+        "UpdateExpression": "SET #status = :status",
+        "ConditionExpression": "attribute_exists(pk)",
+        "ExpressionAttributeNames": {"#status": "status"},
+        "ExpressionAttributeValues": {":status": status.value},
+    }
+    transact_write([{"Update": update}, *companions])

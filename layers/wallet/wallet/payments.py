@@ -6,10 +6,11 @@ transaction as the money it moves: a decision applies once, whatever retries, ra
 import json
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Any
 
 from botocore.exceptions import ClientError
 
-from wallet import announcements, catalog, catalog_store, clock, ledger, ledger_store, limits, requests_store
+from wallet import audit, catalog, catalog_store, clock, events, ledger, ledger_store, limits, requests_store
 from wallet.auth import Caller
 from wallet.aws import stepfunctions
 from wallet.commission import Quote, quote
@@ -21,7 +22,9 @@ from wallet.ledger import Bucket, InsufficientFunds, Leg, Posting, SystemAccount
 from wallet.ledger_store import AccountState
 from wallet.models.accounts import AccountStatus
 from wallet.models.catalog import OperationType
+from wallet.models.events import EventType
 from wallet.models.identity import STAFF_ROLES
+from wallet.models.operations import Actor
 from wallet.models.requests import (
     FINAL_STATUSES,
     BankTopUp,
@@ -44,6 +47,20 @@ OPERATIONS = {
     (RequestKind.TOP_UP, PaymentMethod.CARD): OperationType.CARD_TOP_UP,
     (RequestKind.WITHDRAWAL, PaymentMethod.BANK): OperationType.BANK_WITHDRAWAL,
     (RequestKind.WITHDRAWAL, PaymentMethod.CARD): OperationType.CARD_WITHDRAWAL,
+}
+# Decisions the approval workflow takes on its own (screening, expiry, a failed step).
+WORKFLOW_ACTOR = {"userId": "approval-workflow", "role": "WORKFLOW", "organizationId": "SYSTEM"}
+# The event each state of a request announces (a request born ACCEPTED is a top_up.credited instead).
+REQUEST_EVENTS = {
+    (RequestKind.TOP_UP, RequestStatus.SCREENING): EventType.TOP_UP_REQUEST_CREATED,
+    (RequestKind.TOP_UP, RequestStatus.ACCEPTED): EventType.TOP_UP_REQUEST_ACCEPTED,
+    (RequestKind.TOP_UP, RequestStatus.DECLINED): EventType.TOP_UP_REQUEST_DECLINED,
+    (RequestKind.TOP_UP, RequestStatus.EXPIRED): EventType.TOP_UP_REQUEST_EXPIRED,
+    (RequestKind.TOP_UP, RequestStatus.REVERSED): EventType.TOP_UP_REVERSED,
+    (RequestKind.WITHDRAWAL, RequestStatus.SCREENING): EventType.WITHDRAWAL_HELD,
+    (RequestKind.WITHDRAWAL, RequestStatus.ACCEPTED): EventType.WITHDRAWAL_ACCEPTED,
+    (RequestKind.WITHDRAWAL, RequestStatus.DECLINED): EventType.WITHDRAWAL_DECLINED,
+    (RequestKind.WITHDRAWAL, RequestStatus.EXPIRED): EventType.WITHDRAWAL_EXPIRED,
 }
 
 
@@ -92,11 +109,19 @@ def top_up_at_once(caller: Caller, body: BankTopUp, idempotency_key: str | None)
     priced = price(caller, RequestKind.TOP_UP, body.payment_method, body.coin_serial, body.amount)
     request = _new_request(caller, priced, body.payment_method, body.bank_id, idempotency_key, RequestStatus.ACCEPTED)
     request.reference = body.reference
-    posting = _posting(request, RequestStatus.ACCEPTED, guard=requests_store.creation(request, digest))
+    posting = _posting(
+        request,
+        RequestStatus.ACCEPTED,
+        guard=requests_store.creation(request, digest),
+        companions=(
+            *_event(request, EventType.TOP_UP_CREDITED),
+            audit.by(caller, "TOP_UP_CREDITED", request.request_identifier, {"coinSerial": request.coin_serial}),
+        ),
+        actor=caller.actor,
+    )
     posted = ledger.post(posting, accounts={priced.account.key: priced.account})
     if posted.replayed:
         return _answer(_same_request(request.request_identifier, digest))
-    announcements.announce(request)
     return _answer(request)
 
 
@@ -108,7 +133,7 @@ def create_top_up_request(caller: Caller, body: BankTopUp, idempotency_key: str 
     priced = price(caller, RequestKind.TOP_UP, body.payment_method, body.coin_serial, body.amount)
     request = _new_request(caller, priced, body.payment_method, body.bank_id, idempotency_key, RequestStatus.SCREENING)
     try:
-        requests_store.write(requests_store.creation(request, digest))
+        requests_store.write(requests_store.creation(request, digest), *_event(request))
     except ClientError as error:
         if not condition_failed(error, 0):
             raise
@@ -138,13 +163,9 @@ def create_withdrawal(caller: Caller, body: BankWithdrawal, idempotency_key: str
         "WITHDRAWAL_HOLD",
         request.currency,
         hold,
-        {
-            "requestIdentifier": request.request_identifier,
-            "organizationId": request.organization_id,
-            "limitUse": limits.recorded(used),
-        },
+        {**_details(request, caller.actor), "limitUse": limits.recorded(used)},
         guard=requests_store.creation(request, digest),
-        companions=limits.companions(used),
+        companions=(*limits.companions(used), *_event(request)),
     )
     if ledger.post(posting, accounts={account: priced.account}).replayed:
         return _answer(_same_request(request.request_identifier, digest))
@@ -181,7 +202,7 @@ def _new_request(
         issuer_id=priced.account.item["issuerId"],
         created_at=now,
         updated_at=now,
-        history=[HistoryStep(status=status, at=now)],
+        history=[HistoryStep(status=status, at=now, actor=Actor.model_validate(caller.actor))],
         fractional_digits=int(priced.account.item["fractionalDigits"]),
     )
 
@@ -237,7 +258,7 @@ def decide(caller: Caller, kind: RequestKind, request_id: str, accept: bool, rea
     if request.status != RequestStatus.PENDING:
         raise WrongState(f"The request is {request.status.value}, not PENDING")
     new = RequestStatus.ACCEPTED if accept else RequestStatus.DECLINED
-    decided = _apply(request, RequestStatus.PENDING, new, reason)
+    decided = _apply(request, RequestStatus.PENDING, new, reason, caller)
     if token := item.get("taskToken"):
         _tell_workflow(str(token), decided)
     return _answer(decided)
@@ -251,11 +272,11 @@ def reverse_top_up(caller: Caller, request_id: str, reason: str) -> RequestAnswe
         return _answer(request)
     if request.status != RequestStatus.ACCEPTED:
         raise WrongState(f"The request is {request.status.value}, not ACCEPTED")
-    return _answer(_apply(request, RequestStatus.ACCEPTED, RequestStatus.REVERSED, reason))
+    return _answer(_apply(request, RequestStatus.ACCEPTED, RequestStatus.REVERSED, reason, caller))
 
 
 def _tell_workflow(token: str, request: MoneyRequest) -> None:
-    """The decision is applied already; the workflow only goes on to announce it."""
+    """The decision and its event are written already; the workflow only ends."""
     try:
         stepfunctions().send_task_success(taskToken=token, output=json.dumps({"status": request.status.value}))
     except ClientError:
@@ -264,14 +285,33 @@ def _tell_workflow(token: str, request: MoneyRequest) -> None:
         )
 
 
-def _apply(request: MoneyRequest, expected: RequestStatus, new: RequestStatus, reason: str | None) -> MoneyRequest:
-    """The one place that turns a change of state into money: applied once, or WrongState."""
+def _apply(
+    request: MoneyRequest,
+    expected: RequestStatus,
+    new: RequestStatus,
+    reason: str | None,
+    by: Caller | None = None,
+) -> MoneyRequest:
+    """The one place that turns a change of state into money: applied once, or WrongState. `by` is the
+    staff member deciding (None: the workflow); the decision's event and audit entry ride with it."""
+    actor = by.actor if by else WORKFLOW_ACTOR
     now = clock.iso(clock.now())
-    guard = requests_store.transition(request.request_identifier, expected, new, now, reason)
-    posting = _posting(request, new, guard=guard)
+    step = HistoryStep(status=new, at=now, reason=reason, actor=Actor.model_validate(actor))
+    decided = request.model_copy(update={"status": new, "updated_at": now, "history": [*request.history, step]})
+    guard = requests_store.transition(request, expected, new, now, reason, actor)
+    recorded = audit.entry(
+        actor,
+        f"{request.kind.value}_{new.value}",
+        request.request_identifier,
+        source_ip=by.source_ip if by else None,
+        details={"from": expected.value, "reason": reason},
+    )
+    announced = (*_event(decided), recorded)
+    posting = _posting(request, new, guard=guard, companions=announced, actor=actor)
     if posting.legs and new in (RequestStatus.DECLINED, RequestStatus.EXPIRED):
         # A released hold gives back the limits it used, in the same transaction.
-        posting = replace(posting, companions=limits.releases(ledger_store.get_process(_hold_id(request))))
+        released = limits.releases(ledger_store.get_process(_hold_id(request)))
+        posting = replace(posting, companions=(*announced, *released))
     if posting.legs:
         try:
             ledger.post(posting)
@@ -282,16 +322,39 @@ def _apply(request: MoneyRequest, expected: RequestStatus, new: RequestStatus, r
             raise
     else:
         try:
-            requests_store.write(guard)
+            requests_store.write(guard, *announced)
         except ClientError as error:
             if condition_failed(error, 0):
                 raise WrongState(f"The request is no longer {expected.value}") from error
             raise
-    step = HistoryStep(status=new, at=now, reason=reason)
-    return request.model_copy(update={"status": new, "updated_at": now, "history": [*request.history, step]})
+    return decided
 
 
-def _posting(request: MoneyRequest, new: RequestStatus, guard: dict[str, object]) -> Posting:
+def _event(request: MoneyRequest, event_type: EventType | None = None) -> tuple[dict[str, Any], ...]:
+    """The request's event in its current state, as a write for the same transaction."""
+    event_type = event_type or REQUEST_EVENTS.get((request.kind, request.status))
+    if event_type is None:  # SCREENING -> PENDING is internal to the workflow
+        return ()
+    data = request.model_dump(mode="json", by_alias=True, exclude={"history", "account_number", "updated_at"})
+    data["reason"] = request.history[-1].reason
+    return (
+        events.outbox_write(
+            event_type,
+            f"{request.request_identifier}:{request.status.value}",
+            data,
+            ordering_key=request.coin_serial,
+            organization_ids=[request.organization_id],
+        ),
+    )
+
+
+def _posting(
+    request: MoneyRequest,
+    new: RequestStatus,
+    guard: dict[str, Any],
+    companions: tuple[dict[str, Any], ...],
+    actor: dict[str, str],
+) -> Posting:
     account = ledger.customer_account(request.coin_serial)
     process_id = f"{request.request_identifier}:{new.value}"
     # A reversal takes the commission back from the shard its credit went to.
@@ -318,12 +381,25 @@ def _posting(request: MoneyRequest, new: RequestStatus, guard: dict[str, object]
         ]
     elif request.kind == RequestKind.WITHDRAWAL and new in (RequestStatus.DECLINED, RequestStatus.EXPIRED):
         legs = [Leg(account, -request.total_amount, Bucket.HELD), Leg(account, request.total_amount, Bucket.AVAILABLE)]
-    details = {"requestIdentifier": request.request_identifier, "organizationId": request.organization_id}
     operation = f"{request.kind.value}_{new.value}"
     legs = [leg for leg in legs if leg.amount]
     corrective = new in (RequestStatus.DECLINED, RequestStatus.EXPIRED, RequestStatus.REVERSED)
     open_to = (AccountStatus.ACTIVE, AccountStatus.FROZEN) if corrective else (AccountStatus.ACTIVE,)
-    return Posting(process_id, operation, request.currency, tuple(legs), details, guard, open_to=open_to)
+    details = _details(request, actor)
+    return Posting(
+        process_id, operation, request.currency, tuple(legs), details, guard, open_to=open_to, companions=companions
+    )
+
+
+def _details(request: MoneyRequest, actor: dict[str, str]) -> dict[str, Any]:
+    """What a request's posting records besides its legs: the request, its figures, who caused it."""
+    return {
+        "requestIdentifier": request.request_identifier,
+        "organizationId": request.organization_id,
+        "amount": request.amount,
+        "commission": request.commission,
+        "actor": actor,
+    }
 
 
 # --- the workflow's steps ---
@@ -343,7 +419,7 @@ def await_decision(request_id: str, task_token: str) -> RequestStatus:
             return _existing(request_id)[0].status  # decided meanwhile: the decision stands
     now = clock.iso(clock.now())
     guard = requests_store.transition(
-        request_id, RequestStatus.SCREENING, RequestStatus.PENDING, now, taskToken=task_token
+        request, RequestStatus.SCREENING, RequestStatus.PENDING, now, taskToken=task_token
     )
     requests_store.write(guard)
     return RequestStatus.PENDING
@@ -351,14 +427,15 @@ def await_decision(request_id: str, task_token: str) -> RequestStatus:
 
 def decline_by_screening(request_id: str, reason: str) -> RequestStatus:
     request, _ = _existing(request_id)
-    return _apply(request, RequestStatus.SCREENING, RequestStatus.DECLINED, reason).status
+    return _apply(request, RequestStatus.SCREENING, RequestStatus.DECLINED, reason, None).status
 
 
 def expire(request_id: str) -> RequestStatus:
     """No decision in time; a decision that won the race stands."""
     request, _ = _existing(request_id)
     try:
-        return _apply(request, RequestStatus.PENDING, RequestStatus.EXPIRED, "No decision in time").status
+        expired = _apply(request, RequestStatus.PENDING, RequestStatus.EXPIRED, "No decision in time", None)
+        return expired.status
     except WrongState:
         return _existing(request_id)[0].status
 
@@ -370,14 +447,10 @@ def fail_safe(request_id: str, reason: str) -> RequestStatus:
         if request.status in FINAL_STATUSES:
             return request.status
         try:
-            return _apply(request, request.status, RequestStatus.DECLINED, reason).status
+            return _apply(request, request.status, RequestStatus.DECLINED, reason, None).status
         except WrongState:
             continue
     return _existing(request_id)[0].status
-
-
-def announce(request_id: str) -> str:
-    return announcements.announce(_existing(request_id)[0])
 
 
 # --- reading ---

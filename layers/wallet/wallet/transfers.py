@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from wallet import catalog_store, clock, idempotency, ledger, ledger_store, limits, payment_tools_store
+from wallet import audit, catalog_store, clock, events, idempotency, ledger, ledger_store, limits, payment_tools_store
 from wallet.auth import Caller
 from wallet.commission import Quote, quote
 from wallet.errors import BusinessRuleViolation, Conflict, NotFound
@@ -15,6 +15,7 @@ from wallet.ledger_store import AccountState
 from wallet.models.accounts import OwnerRef
 from wallet.models.base import Page
 from wallet.models.catalog import OperationType
+from wallet.models.events import EventType
 from wallet.models.identity import public_name
 from wallet.models.limits import LimitRule
 from wallet.models.transfers import (
@@ -28,6 +29,7 @@ from wallet.models.transfers import (
     SmartCardStatus,
     Template,
     TemplateListRequest,
+    TransferCalculation,
     TransferDone,
 )
 from wallet.money import check_precision, in_digits
@@ -86,6 +88,10 @@ def movement(source: AccountState, destination: AccountState, money: Quote, shar
     return tuple(leg for leg in legs if leg.amount)
 
 
+def transfer_calculation(prepared: PreparedTransfer) -> TransferCalculation:
+    return TransferCalculation(**calculation(prepared).model_dump(), currency=prepared.source.currency)
+
+
 def execute(
     caller: Caller,
     prepared: PreparedTransfer,
@@ -107,19 +113,36 @@ def execute(
         "amount": shown.amount,
         "commission": shown.commission,
         "requestFingerprint": fingerprint,
+        "actor": caller.actor,
     }
     if description:
         details["description"] = description
     if destination_card:
         details["destinationSmartCardId"] = destination_card
     used = limits.uses(prepared.limit, prepared.source.item["coinSerial"], shown.amount, clock.now())
+    event = events.outbox_write(
+        EventType.TRANSFER_COMPLETED,
+        process_id,
+        {
+            "businessProcessId": process_id,
+            "sourceCoinSerial": details["sourceCoinSerial"],
+            "destinationCoinSerial": details["destinationCoinSerial"],
+            "amount": shown.amount,
+            "commission": shown.commission,
+            "totalAmount": shown.total(True),
+            "currency": prepared.source.currency,
+            "description": description,
+        },
+        ordering_key=details["sourceCoinSerial"],
+        organization_ids=[caller.organization_id, prepared.destination.item["organizationId"]],
+    )
     posting = Posting(
         process_id,
         OperationType.TRANSFER.value,
         prepared.source.currency,
         legs,
         details,
-        companions=limits.companions(used),
+        companions=(*limits.companions(used), event),
     )
     posted = ledger.post(posting, accounts=prepared.accounts)
     digits = int(prepared.source.item["fractionalDigits"])
@@ -261,12 +284,13 @@ def my_cards(caller: Caller) -> SmartCards:
     return SmartCards(records=payment_tools_store.cards_of(caller.organization_id))
 
 
-def set_card_status(card_id: str, status: SmartCardStatus) -> SmartCard:
-    """Blocked, a card receives nothing; unblocked, it receives again."""
+def set_card_status(caller: Caller, card_id: str, status: SmartCardStatus, reason: str | None) -> SmartCard:
+    """Blocked, a card receives nothing; unblocked, it receives again. Recorded on the audit trail."""
     found = payment_tools_store.get_card(card_id)
     if found is None:
         raise NotFound("No such card", details=[{"field": "smartCardId", "issue": "not found"}])
-    payment_tools_store.set_card_status(card_id, status)
+    action = "CARD_BLOCKED" if status == SmartCardStatus.BLOCKED else "CARD_UNBLOCKED"
+    payment_tools_store.set_card_status(card_id, status, audit.by(caller, action, card_id, {"reason": reason}))
     return found[0].model_copy(update={"status": status})
 
 

@@ -7,7 +7,8 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import Field, model_validator
 
 from wallet.models.accounts import CoinSerial
-from wallet.models.base import CamelModel, CaseInsensitiveEnum, Identifier
+from wallet.models.base import CamelModel, CaseInsensitiveEnum, Identifier, ListRequest
+from wallet.models.operations import Actor
 from wallet.money import Amount, Money, in_digits
 
 Reason = Annotated[str, Field(max_length=500)]
@@ -70,6 +71,7 @@ class HistoryStep(CamelModel):
     status: RequestStatus
     at: str
     reason: str | None = None
+    actor: Actor | None = None
 
 
 class MoneyRequest(CamelModel):
@@ -100,6 +102,18 @@ class MoneyRequest(CamelModel):
         self.commission = in_digits(self.commission, self.fractional_digits)
         self.total_amount = in_digits(self.total_amount, self.fractional_digits)
         return self
+
+
+class RequestFilter(CamelModel):
+    status: RequestStatus | None = None
+    payment_method: PaymentMethod | None = None
+    coin_serial: CoinSerial | None = None
+    from_: str | None = Field(None, alias="from", max_length=40)
+    to: str | None = Field(None, max_length=40)
+
+
+class RequestListRequest(ListRequest):
+    filter: RequestFilter = RequestFilter.model_validate({})
 
 
 class RequestAnswer(CamelModel):
@@ -133,7 +147,6 @@ class WorkflowStep(CaseInsensitiveEnum):
     DECLINE_BY_SCREENING = "DECLINE_BY_SCREENING"
     EXPIRE = "EXPIRE"
     FAIL_SAFE = "FAIL_SAFE"
-    ANNOUNCE = "ANNOUNCE"
 
 
 class WorkflowTask(CamelModel):

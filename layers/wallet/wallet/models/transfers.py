@@ -12,10 +12,13 @@ Description = Annotated[str, Field(max_length=500)]
 TemplateName = Annotated[str, Field(min_length=1, max_length=100)]
 
 
-class TransferRequest(CamelModel):
+class TransferCalculationRequest(CamelModel):
     source_coin_serial: CoinSerial
     destination_coin_serial: CoinSerial
     amount: Amount
+
+
+class TransferRequest(TransferCalculationRequest):
     description: Description | None = None
 
 
@@ -31,6 +34,10 @@ class Calculation(CamelModel):
     amount: Money
     commission: Money
     total_amount: Money
+
+
+class TransferCalculation(Calculation):
+    currency: str
 
 
 class PaymentToolType(CaseInsensitiveEnum):

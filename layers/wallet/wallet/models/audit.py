@@ -1,0 +1,32 @@
+"""The audit trail's entries and how they are asked for."""
+
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from wallet.models.base import CamelModel, ListRequest
+from wallet.models.operations import Actor
+
+Filterable = Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class AuditEntry(CamelModel):
+    audit_id: str
+    action: str
+    actor: Actor
+    target_id: str
+    at: str
+    source_ip: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class AuditFilter(CamelModel):
+    actor_user_id: Filterable | None = None
+    action: Filterable | None = None
+    target_id: Filterable | None = None
+    from_: str | None = Field(None, alias="from", max_length=40)
+    to: str | None = Field(None, max_length=40)
+
+
+class AuditListRequest(ListRequest):
+    filter: AuditFilter = AuditFilter.model_validate({})

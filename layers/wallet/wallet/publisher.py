@@ -1,0 +1,85 @@
+"""Carries committed events from the outbox's stream to EventBridge: at least once, in order per
+account, never invented (only what a transaction committed is on the stream).
+
+The stream consumer resumes from the sequence number it reports as failed, so nothing is sent past
+a failure: what follows goes on the retry. A batch of entries never holds two events of one
+account, so a refused entry never lets a later event of its account overtake it. Published markers
+let a retried batch skip events that already reached the bus."""
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from wallet import clock, events, outbox_store
+from wallet.aws import events as eventbridge
+from wallet.config import settings
+from wallet.dynamo import Item
+from wallet.observability import logger
+
+MAX_ENTRIES = 10  # PutEvents takes at most ten entries a call
+
+
+@dataclass(frozen=True)
+class StreamedEvent:
+    sequence_number: str
+    item: Item
+
+
+def publish(streamed: list[StreamedEvent]) -> str | None:
+    """Publishes the events in stream order. Answers the sequence number to resume from when
+    something was not published (the consumer reports it as the batch's failure), else None."""
+    already = outbox_store.published_ids([event.item["id"] for event in streamed])
+    pending = [event for event in streamed if event.item["id"] not in already]
+    for chunk in _chunks(pending):
+        try:
+            answer = eventbridge().put_events(Entries=[_entry(event.item) for event in chunk])
+        except (BotoCoreError, ClientError):
+            logger.exception("EventBridge could not be reached", extra={"eventIds": [e.item["id"] for e in chunk]})
+            return chunk[0].sequence_number
+        refused = [index for index, result in enumerate(answer["Entries"]) if result.get("ErrorCode")]
+        sent = [event.item["id"] for index, event in enumerate(chunk) if index not in refused]
+        _remember(sent)
+        if refused:
+            first = chunk[refused[0]]
+            logger.warning(
+                "EventBridge refused events; they are sent again from the first refused",
+                extra={"eventIds": [chunk[index].item["id"] for index in refused], "resumeAt": first.sequence_number},
+            )
+            return first.sequence_number
+    return None
+
+
+def _chunks(pending: list[StreamedEvent]) -> list[list[StreamedEvent]]:
+    """Consecutive groups of at most ten, none holding two events of the same account."""
+    chunks: list[list[StreamedEvent]] = []
+    accounts: set[str] = set()
+    for event in pending:
+        account = event.item["pk"]
+        if not chunks or len(chunks[-1]) == MAX_ENTRIES or account in accounts:
+            chunks.append([])
+            accounts = set()
+        chunks[-1].append(event)
+        accounts.add(account)
+    return chunks
+
+
+def _remember(event_ids: list[str]) -> None:
+    """A marker lost here only risks a second send if this batch is retried; the event is out."""
+    if not event_ids:
+        return
+    try:
+        outbox_store.mark_published(event_ids, clock.iso(clock.now()))
+    except (BotoCoreError, ClientError):
+        logger.exception("Published markers not written", extra={"eventIds": event_ids})
+
+
+def _entry(item: Item) -> dict[str, Any]:
+    detail = {**events.envelope(item), "organizationIds": list(item.get("organizationIds", []))}
+    return {
+        "Source": settings().event_source,
+        "DetailType": item["type"],
+        "Detail": json.dumps(detail),
+        "EventBusName": settings().event_bus_name,
+    }

@@ -1,0 +1,236 @@
+"""The transactional outbox: events committed with their change, published from the stream to
+EventBridge at least once, in order per account, never lost and never sent twice for one change."""
+
+import json
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import Any
+
+import boto3
+import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ClientError
+
+from local.aws import EmbeddedAws
+from local.lambdas import LocalLambdas
+from local.streams import LocalStreams, matches
+from tests.unit.ledger_world import LedgerWorld, build_world
+from wallet import ledger, transfers
+from wallet.aws import dynamodb
+from wallet.config import settings
+from wallet.errors import BusinessRuleViolation
+from wallet.ledger import Leg, Posting, SystemAccount
+from wallet.models.events import EventType, envelope_model, event_schemas
+
+Hook = Callable[..., Any]
+
+
+@pytest.fixture
+def world(lambdas: LocalLambdas) -> LedgerWorld:
+    return build_world()
+
+
+@pytest.fixture
+def bus(embedded_aws: EmbeddedAws) -> Iterator[Callable[[str, Hook], None]]:
+    """Installs failure hooks on the PutEvents calls the publisher makes; removed afterwards."""
+    installed: list[tuple[str, Hook]] = []
+    events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]
+
+    def install(event_name: str, hook: Hook) -> None:
+        events.register(event_name, hook)
+        installed.append((event_name, hook))
+
+    yield install
+    for event_name, hook in installed:
+        events.unregister(event_name, hook)
+
+
+def _funded_pair(world: LedgerWorld, owner: str) -> tuple[str, str]:
+    source = world.open_account(owner)
+    world.credit(source, "100")
+    return source, world.open_account(f"{owner}-payee")
+
+
+def _outbox_events() -> list[dict[str, Any]]:
+    items = dynamodb().scan(TableName=settings().outbox_table)["Items"]
+    return [item for item in items if item["pk"].startswith("EVENT#")]
+
+
+def _published(embedded_aws: EmbeddedAws) -> list[dict[str, Any]]:
+    return [json.loads(entry["Detail"]) for entry in embedded_aws.outbox.events]
+
+
+def _by_account(events: list[dict[str, Any]], key: str) -> dict[str, list[str]]:
+    order: dict[str, list[str]] = {}
+    for event in events:
+        order.setdefault(event["data"][key], []).append(event["id"])
+    return order
+
+
+def _transfers(world: LedgerWorld, count: int) -> None:
+    """`count` transfers from accounts of their own and three from one account, in that order."""
+    pairs = [_funded_pair(world, f"payer{index}") for index in range(count)]
+    for index, (source, destination) in enumerate(pairs):
+        _transfer_as(world, f"payer{index}", source, destination, "1.00", f"key-{index}")
+    source, destination = pairs[0]
+    for repeat in range(3):
+        _transfer_as(world, "payer0", source, destination, "2.00", f"again-{repeat}")
+
+
+def _transfer_as(world: LedgerWorld, owner: str, source: str, destination: str, amount: str, key: str) -> str:
+    caller = world.customer(owner)
+    prepared = transfers.prepare(caller, source, destination, Decimal(amount))
+    return transfers.execute(caller, prepared, idempotency_key=key, fingerprint=f"fp-{key}").business_process_id
+
+
+def _assert_each_published_once_in_order(embedded_aws: EmbeddedAws) -> None:
+    written = sorted(_outbox_events(), key=lambda item: item["sk"])
+    published = _published(embedded_aws)
+    assert sorted(event["id"] for event in published) == sorted(item["id"] for item in written)
+    transfers_written = [item for item in written if item["type"] == "transfer.completed"]
+    transfers_published = [event for event in published if event["type"] == "transfer.completed"]
+    assert _by_account(transfers_published, "sourceCoinSerial") == _by_account(transfers_written, "sourceCoinSerial")
+
+
+def test_a_transfer_commits_one_event_with_its_money(world: LedgerWorld, streams: LocalStreams) -> None:
+    source = world.open_account("ann")
+    world.credit(source, "50")
+    destination = world.open_account("bob")
+    process_id = _transfer_as(world, "ann", source, destination, "10.00", "k1")
+    again = _transfer_as(world, "ann", source, destination, "10.00", "k1")  # a replay: no second change
+    with pytest.raises(BusinessRuleViolation):  # refused: no money moves, so no event
+        _transfer_as(world, "ann", source, destination, "1000.00", "k2")
+    [event] = [item for item in _outbox_events() if item["type"] == "transfer.completed"]
+    assert again == process_id
+    assert event["data"] == {
+        "businessProcessId": process_id,
+        "sourceCoinSerial": source,
+        "destinationCoinSerial": destination,
+        "amount": "10.00",
+        "commission": "0.00",
+        "totalAmount": "10.00",
+        "currency": "EUR",
+    }
+    assert sorted(event["organizationIds"]) == ["org-ann", "org-bob"]
+
+
+def test_every_committed_event_reaches_the_bus_once_in_order(
+    world: LedgerWorld, streams: LocalStreams, embedded_aws: EmbeddedAws
+) -> None:
+    _transfers(world, 12)
+    streams.drain()
+    _assert_each_published_once_in_order(embedded_aws)
+    for published in _published(embedded_aws):  # each matches its type's published JSON Schema
+        envelope_model(EventType(published["type"])).model_validate(published)
+    streams.drain()  # nothing new: nothing sent again
+    _assert_each_published_once_in_order(embedded_aws)
+
+
+def test_an_eventbridge_outage_loses_nothing_and_sends_nothing_twice(
+    world: LedgerWorld, streams: LocalStreams, embedded_aws: EmbeddedAws, bus: Callable[[str, Hook], None]
+) -> None:
+    _transfers(world, 12)
+    outage = {"calls": 0}
+
+    def unreachable(**_: Any) -> None:
+        if outage["calls"] < 3:
+            outage["calls"] += 1
+            raise ClientError({"Error": {"Code": "InternalException", "Message": "down"}}, "PutEvents")
+
+    bus("before-call.events.PutEvents", unreachable)
+    for _ in range(5):  # each poll retries from where the last one stopped
+        streams.drain()
+    assert outage["calls"] == 3
+    _assert_each_published_once_in_order(embedded_aws)
+
+
+def test_entries_the_bus_refuses_are_sent_again_without_resending_the_others(
+    world: LedgerWorld, streams: LocalStreams, embedded_aws: EmbeddedAws, bus: Callable[[str, Hook], None]
+) -> None:
+    _transfers(world, 12)
+    refusals = {"left": 2}
+
+    def refuse_the_third(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["refuse"] = refusals["left"] > 0 and len(params["Entries"]) > 3
+        refusals["left"] -= int(context["refuse"])
+
+    def answer(context: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+        if not context.get("refuse"):
+            return None
+        entries = context["put_events_entries"]
+        results = [{"EventId": f"fake-{index}"} for index in range(len(entries))]
+        results[2] = {"ErrorCode": "ThrottlingException", "ErrorMessage": "slow down"}
+        return AWSResponse("", 200, {}, None), {"FailedEntryCount": 1, "Entries": results}
+
+    bus("provide-client-params.events.PutEvents", refuse_the_third)
+    bus("before-call.events.PutEvents", answer)
+    for _ in range(4):
+        streams.drain()
+    assert refusals["left"] == 0
+    _assert_each_published_once_in_order(embedded_aws)
+
+
+def test_a_consumer_failing_midway_resends_only_what_did_not_reach_the_bus(
+    world: LedgerWorld, streams: LocalStreams, embedded_aws: EmbeddedAws, bus: Callable[[str, Hook], None]
+) -> None:
+    _transfers(world, 12)
+    calls = {"count": 0}
+
+    def crash_on_the_second_call(**_: Any) -> None:
+        calls["count"] += 1
+        if calls["count"] == 2:
+            raise RuntimeError("the function's container died")
+
+    bus("before-call.events.PutEvents", crash_on_the_second_call)
+    for _ in range(4):
+        streams.drain()
+    assert calls["count"] > 2
+    _assert_each_published_once_in_order(embedded_aws)
+
+
+def test_a_consumer_failing_before_it_publishes_loses_nothing(
+    world: LedgerWorld, streams: LocalStreams, embedded_aws: EmbeddedAws
+) -> None:
+    _transfers(world, 2)
+    failures = {"left": 2}
+
+    def throttled(**_: Any) -> None:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow"}}, "BatchGetItem")
+
+    client_events = dynamodb().meta.events  # a client made before a session hook does not see it
+    client_events.register("before-call.dynamodb.BatchGetItem", throttled)
+    try:
+        for _ in range(4):
+            streams.drain()
+    finally:
+        client_events.unregister("before-call.dynamodb.BatchGetItem", throttled)
+    assert failures["left"] == 0
+    _assert_each_published_once_in_order(embedded_aws)
+
+
+def test_a_posting_over_the_transaction_limit_is_refused_before_writing(world: LedgerWorld) -> None:
+    serial = world.open_account("cat")
+    process_id = "too-many"
+    emission = world.issuer_account("EUR", SystemAccount.EMISSION, process_id)
+    legs = (Leg(emission, Decimal(-99)), *(Leg(ledger.customer_account(serial), Decimal(1)) for _ in range(99)))
+    with pytest.raises(ValueError, match="one transaction takes 100"):
+        ledger.post(Posting(process_id, "TEST_CREDIT", "EUR", legs))
+    assert world.balance(serial) == (Decimal(0), Decimal(0))
+
+
+def test_the_stream_filter_takes_only_new_events() -> None:
+    pattern = {"eventName": ["INSERT"], "dynamodb": {"Keys": {"pk": {"S": [{"prefix": "EVENT#"}]}}}}
+    event = {"eventName": "INSERT", "dynamodb": {"Keys": {"pk": {"S": "EVENT#abc"}}}}
+    assert matches(pattern, event)
+    assert not matches(pattern, event | {"eventName": "REMOVE"})
+    assert not matches(pattern, {"eventName": "INSERT", "dynamodb": {"Keys": {"pk": {"S": "PUBLISHED#x"}}}})
+
+
+def test_every_event_type_has_a_json_schema() -> None:
+    schemas = event_schemas()
+    assert sorted(schemas) == sorted(event_type.value for event_type in EventType)
+    transfer = schemas["transfer.completed"]
+    assert transfer["properties"]["type"]["const"] == "transfer.completed"
+    assert set(transfer["required"]) == {"id", "type", "occurredAt", "data"}
