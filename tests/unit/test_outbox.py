@@ -14,13 +14,14 @@ from botocore.exceptions import ClientError
 from local.aws import EmbeddedAws
 from local.lambdas import LocalLambdas
 from local.streams import LocalStreams, matches
-from tests.unit.ledger_world import LedgerWorld, build_world
-from wallet import ledger, transfers
+from tests.unit.ledger_world import STAFF, LedgerWorld, build_world
+from wallet import account_lifecycle, ledger, refunds, transfers
 from wallet.aws import dynamodb
 from wallet.config import settings
 from wallet.errors import BusinessRuleViolation
 from wallet.ledger import Leg, Posting, SystemAccount
 from wallet.models.events import EventType, envelope_model, event_schemas
+from wallet.models.transfers import RefundRequest
 
 Hook = Callable[..., Any]
 
@@ -234,3 +235,25 @@ def test_every_event_type_has_a_json_schema() -> None:
     transfer = schemas["transfer.completed"]
     assert transfer["properties"]["type"]["const"] == "transfer.completed"
     assert set(transfer["required"]) == {"id", "type", "occurredAt", "data"}
+
+
+def test_a_refund_and_each_change_of_an_accounts_status_commit_their_event(world: LedgerWorld) -> None:
+    source = world.open_account("ann")
+    world.credit(source, "50")
+    destination = world.open_account("bob")
+    paid = _transfer_as(world, "ann", source, destination, "10.00", "k1")
+    request = RefundRequest(amount=Decimal("4.00"))
+    done = refunds.refund(world.customer("bob"), paid, request, idempotency_key="r1", fingerprint="fp")
+    refunds.refund(world.customer("bob"), paid, request, idempotency_key="r1", fingerprint="fp")  # a replay
+    account_lifecycle.freeze(STAFF, destination)
+    account_lifecycle.unfreeze(STAFF, destination)
+    account_lifecycle.freeze(STAFF, destination)
+    written = {item["type"]: [] for item in _outbox_events()}
+    for item in _outbox_events():
+        written[item["type"]].append(item["data"])
+    [refunded] = written["transfer.refunded"]
+    assert refunded["businessProcessId"] == done.business_process_id
+    assert (refunded["refundOf"], refunded["amount"], refunded["currency"]) == (paid, "4.00", "EUR")
+    assert "requestFingerprint" not in refunded
+    assert [data["status"] for data in written["coin.frozen"]] == ["FROZEN", "FROZEN"]
+    assert [data["coinSerial"] for data in written["coin.unfrozen"]] == [destination]

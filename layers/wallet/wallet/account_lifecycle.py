@@ -5,25 +5,31 @@ so a posting and a change of status never pass each other unseen."""
 
 from botocore.exceptions import ClientError
 
-from wallet import accounts, ledger, ledger_store
+from wallet import accounts, audit, events, ledger, ledger_store
 from wallet.auth import Caller
 from wallet.errors import BusinessRuleViolation, Contention, Forbidden
 from wallet.ledger import WrongState
 from wallet.ledger_store import AccountState
 from wallet.models.accounts import AccountStatus, Coin
+from wallet.models.events import EventType
 from wallet.models.identity import STAFF_ROLES, Role
 
 MAX_ATTEMPTS = 5
+EVENTS = {
+    AccountStatus.FROZEN: EventType.COIN_FROZEN,
+    AccountStatus.ACTIVE: EventType.COIN_UNFROZEN,
+    AccountStatus.CLOSED: EventType.COIN_CLOSED,
+}
 
 
 def freeze(caller: Caller, coin_serial: str) -> Coin:
     caller.require(*STAFF_ROLES)
-    return _change(coin_serial, AccountStatus.ACTIVE, AccountStatus.FROZEN)
+    return _change(caller, coin_serial, AccountStatus.ACTIVE, AccountStatus.FROZEN)
 
 
 def unfreeze(caller: Caller, coin_serial: str) -> Coin:
     caller.require(*STAFF_ROLES)
-    return _change(coin_serial, AccountStatus.FROZEN, AccountStatus.ACTIVE)
+    return _change(caller, coin_serial, AccountStatus.FROZEN, AccountStatus.ACTIVE)
 
 
 def close(caller: Caller, coin_serial: str) -> Coin:
@@ -31,11 +37,12 @@ def close(caller: Caller, coin_serial: str) -> Coin:
     item = accounts.visible_account(caller, coin_serial)
     if item["organizationId"] != caller.organization_id and caller.role != Role.ADMINISTRATOR:
         raise Forbidden("Only the account's owner or an administrator closes it")
-    return _change(coin_serial, AccountStatus.ACTIVE, AccountStatus.CLOSED)
+    return _change(caller, coin_serial, AccountStatus.ACTIVE, AccountStatus.CLOSED)
 
 
-def _change(coin_serial: str, expected: AccountStatus, new: AccountStatus) -> Coin:
-    """Asked again once done, it answers the account as it is (the same change is not made twice)."""
+def _change(caller: Caller, coin_serial: str, expected: AccountStatus, new: AccountStatus) -> Coin:
+    """Asked again once done, it answers the account as it is (the same change is not made twice).
+    Its event and audit entry ride in the same transaction."""
     key = ledger.customer_account(coin_serial)
     for _ in range(MAX_ATTEMPTS):
         state = _read(key)
@@ -48,13 +55,22 @@ def _change(coin_serial: str, expected: AccountStatus, new: AccountStatus) -> Co
             raise BusinessRuleViolation(
                 "Only an account at zero available and held balance can be closed", code="BALANCE_NOT_ZERO"
             )
+        changed = accounts.coin_of(state.item | {"status": new.value, "version": state.version + 1})
+        event = events.outbox_write(
+            EVENTS[new],
+            f"{coin_serial}:{state.version}:{new.value}",  # one change of this account's version
+            changed.model_dump(mode="json", by_alias=True),
+            ordering_key=coin_serial,
+            organization_ids=[state.item["organizationId"]],
+        )
+        entry = audit.by(caller, EVENTS[new].name, coin_serial)
         try:
-            ledger_store.write_operation([ledger_store.status_update(state, new.value)])
+            ledger_store.write_operation([ledger_store.status_update(state, new.value), event, entry])
         except ClientError as error:
             if error.response["Error"]["Code"] == "TransactionCanceledException":
                 continue  # money moved since the read: decide again
             raise
-        return accounts.coin_of(state.item | {"status": new.value, "version": state.version + 1})
+        return changed
     raise Contention("The account is being changed by other operations; try again")
 
 

@@ -8,17 +8,20 @@ the other and their sum never exceeds the original."""
 from decimal import Decimal
 from typing import Any
 
-from wallet import idempotency, ledger, ledger_store, transfers
+from wallet import events, idempotency, ledger, ledger_store, transfers
 from wallet.auth import Caller
 from wallet.commission import Quote
 from wallet.errors import BusinessRuleViolation, Conflict, NotFound
 from wallet.ledger import Leg, Posting, Refusable
 from wallet.models.catalog import OperationType
+from wallet.models.events import EventType
 from wallet.models.transfers import RefundDone, RefundRequest
 from wallet.money import check_precision, in_digits, round_half_up
 
 REFUND = "TRANSFER_REFUND"
 MAX_ATTEMPTS = 8
+# Kept on the record for replays, not sent to integrators.
+PRIVATE_DETAILS = ("requestFingerprint", "fractionalDigits")
 
 
 class RefundExceedsOriginal(BusinessRuleViolation):
@@ -102,7 +105,17 @@ def _posting(
         payee.currency,
         tuple(Leg(leg.account, -leg.amount, leg.bucket) for leg in legs),
         details,
-        companions=(Refusable(total, RefundedTotalMoved("Another refund of this transfer landed first")),),
+        companions=(
+            Refusable(total, RefundedTotalMoved("Another refund of this transfer landed first")),
+            events.outbox_write(
+                EventType.TRANSFER_REFUNDED,
+                refund_id,
+                {"businessProcessId": refund_id, "currency": payee.currency}
+                | {name: value for name, value in details.items() if name not in PRIVATE_DETAILS},
+                ordering_key=payee.item["coinSerial"],
+                organization_ids=[payee.item["organizationId"], payer.item["organizationId"]],
+            ),
+        ),
     )
     return posting, accounts
 
