@@ -19,12 +19,12 @@ from botocore.awsrequest import AWSResponse
 from local.aws import EmbeddedAws
 from local.template import Template
 from tests.unit.dynamodb_harness import Interleaving, seeded
-from wallet import accounts, aws, catalog, config, ledger
+from wallet import accounts, auth, aws, catalog, clock, config, identity_store, ledger
 from wallet.auth import Caller
 from wallet.ledger import Leg, Posting, SystemAccount
 from wallet.models.accounts import NewCoin
 from wallet.models.catalog import NewCurrency, NewIssuer
-from wallet.models.identity import OrganizationType, Role
+from wallet.models.identity import OrganizationType, Role, User
 
 FUNCTION = "CoinsFunction"  # a function whose environment names the ledger's tables
 CURRENCY = "EUR"
@@ -105,6 +105,19 @@ STAFF = Caller("user-bench-admin", "admin@wallet.example", "org-system", Organiz
 def customer(owner: str) -> Caller:
     """The individual customer `owner`, as their access token names them."""
     return Caller(f"user-{owner}", f"{owner}@example.com", f"org-{owner}", OrganizationType.INDIVIDUAL, Role.INDIVIDUAL)
+
+
+def token_for(caller: Caller) -> str:
+    """A bearer token of `caller`, who is made a user first: every call that changes something reads its user."""
+    user = User(
+        id=caller.user_id,
+        login=caller.login,
+        role=caller.role,
+        organization_id=caller.organization_id,
+        created_at=clock.iso(clock.now()),
+    )
+    identity_store.create_user(user, password_hash="bench: no password")
+    return auth.issue_token(caller).token
 
 
 # --- watching the layer's client ---

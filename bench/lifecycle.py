@@ -13,7 +13,7 @@ from bench import ledger as bench_ledger
 from bench.transfers import World, _forget_journal
 from local.server import api_gateway_event
 from local.template import Template
-from wallet import auth, limits
+from wallet import limits
 from wallet.models.catalog import OperationType
 from wallet.models.identity import Role
 from wallet.models.limits import LimitRule, WindowLimit
@@ -66,7 +66,7 @@ def measure(samples: int) -> Measured:
     with World.embedded(destinations=1) as world:
         limits.set_rule(LIMIT)  # forgets the cached rules, as a new rule does in its container
         payee = world.destinations[0]
-        payee_token = auth.issue_token(bench_ledger.customer("bench-payee-0")).token
+        payee_token = bench_ledger.token_for(bench_ledger.customer("bench-payee-0"))
         for index in range(samples):
             amount = str(Decimal(2) + Decimal(index) / 100)
             body = {"sourceCoinSerial": world.source, "destinationCoinSerial": payee, "amount": amount}

@@ -23,7 +23,7 @@ from bench import ledger as bench_ledger
 from local.lambdas import LocalLambdas
 from local.server import api_gateway_event
 from local.template import Route, Template
-from wallet import auth, catalog, config, ledger
+from wallet import catalog, config, ledger
 from wallet.auth import Caller
 from wallet.models.catalog import CommissionRule, NewBank, OperationType
 from wallet.models.identity import OrganizationType, Role
@@ -152,8 +152,8 @@ class World:
                 coin = issuer.open_account(OWNER)
                 ledger.post(issuer.credit(coin, FUNDS, "bench-payments-funding"))
                 routes = tuple(route for route in Template().routes() if route.function == FUNCTION)
-                owner_token = auth.issue_token(bench_ledger.customer(OWNER)).token
-                staff_token = auth.issue_token(STAFF).token
+                owner_token = bench_ledger.token_for(bench_ledger.customer(OWNER))
+                staff_token = bench_ledger.token_for(STAFF)
                 yield cls(lambdas, watch, routes, coin, bank_id, owner_token, staff_token)
                 _wait_for_workflows(SETTLE_WAIT_SECONDS)
             finally:

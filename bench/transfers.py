@@ -22,16 +22,18 @@ from bench import ledger as bench_ledger
 from local.lambdas import LocalLambdas
 from local.server import api_gateway_event
 from local.template import Route, Template
-from wallet import auth, aws, catalog, catalog_store, ledger, ledger_store, limits
+from wallet import aws, catalog, catalog_store, events, identity_store, ledger, ledger_store, limits
 from wallet.commission import quote
 from wallet.ledger import Leg, Posting, SystemAccount
 from wallet.models.catalog import CommissionRule, OperationType
+from wallet.models.events import EventType
 from wallet.models.identity import Role
 
 FUNCTION = "TransfersFunction"
 METHOD, PATH, STAGE = "POST", "/transfers", "dev"
 FUNDS = "1000000.00"  # the source's balance: far more than every transfer of a run takes
 RULE = {"percent": Decimal(1), "fixed": Decimal("0.10")}  # as tests/http/test_transfers.py: commission is a leg
+SENDER = bench_ledger.customer("bench-sender")  # the source's owner
 
 Shape = tuple[tuple[str, str], ...]  # a TransactWriteItems' elements as (action, table), in order
 
@@ -61,7 +63,7 @@ class World:
             source = issuer.open_account("bench-sender")
             payees = tuple(issuer.open_account(f"bench-payee-{index}") for index in range(destinations))
             ledger.post(issuer.credit(source, FUNDS, "bench-transfers-funding"))
-            token = auth.issue_token(bench_ledger.customer("bench-sender")).token
+            token = bench_ledger.token_for(SENDER)
             (route,) = (route for route in Template().routes() if (route.method.upper(), route.path) == (METHOD, PATH))
             if route.function != FUNCTION:
                 raise RuntimeError(f"{METHOD} {PATH} is served by {route.function}, not {FUNCTION}")
@@ -81,8 +83,9 @@ class World:
     def bare(self, destination: str, amount: Decimal) -> None:
         """The handler's DynamoDB calls without the handler: one BatchGetItem of both accounts, one GetItem of
         the commission rule, the limit rules (read once, then cached as the handler's are), and ledger.post of
-        the same 3-leg posting given the accounts just read (so one TransactWriteItems). No token, no event, no
-        request or response model."""
+        the same 3-leg posting with its event given the accounts just read (one TransactWriteItems), the
+        caller's token state. No token, no request or response model."""
+        identity_store.token_state(SENDER.user_id)  # every call that changes something reads its caller's state
         source_key, destination_key = ledger.customer_account(self.source), ledger.customer_account(destination)
         accounts = ledger_store.read_accounts([source_key, destination_key])
         rule = catalog_store.get_commission_rule(OperationType.TRANSFER, self.issuer.id)
@@ -104,9 +107,15 @@ class World:
             "commission": shown.commission,
             "requestFingerprint": "bench",
         }
-        ledger.post(
-            Posting(process_id, OperationType.TRANSFER.value, source.currency, legs, details), accounts=accounts
+        event = events.outbox_write(
+            EventType.TRANSFER_COMPLETED,
+            process_id,
+            {"businessProcessId": process_id, "amount": shown.amount, "commission": shown.commission},
+            ordering_key=self.source,
+            organization_ids=[source.item["organizationId"]],
         )
+        posting = Posting(process_id, OperationType.TRANSFER.value, source.currency, legs, details, companions=(event,))
+        ledger.post(posting, accounts=accounts)
 
 
 @dataclass
