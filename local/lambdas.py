@@ -6,8 +6,10 @@ import json
 import os
 import sys
 import threading
+import traceback
 import uuid
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from types import ModuleType
@@ -20,12 +22,14 @@ from botocore.response import StreamingBody
 from local.aws import ACCOUNT_ID, REGION, EmbeddedAws
 from local.template import Function
 
-_running = threading.local()
+# A context variable, not a thread-local: a handler's own threads (a parallel scan's segments) run in copies
+# of its context, so their calls are its calls too.
+_running: ContextVar[str | None] = ContextVar("running_function", default=None)
 
 
 def running_function() -> str | None:
     """The function whose handler this thread is running, so its AWS calls can be told apart."""
-    return getattr(_running, "function", None)
+    return _running.get()
 
 
 @dataclass
@@ -77,21 +81,24 @@ class LocalLambdas:
                 raise RuntimeError("this local Lambda runtime is closed")
             function = self.functions[function_name]
             handler = self._handlers.get(function_name) or self._load(function)
-            caller, _running.function = running_function(), function_name
+            running = _running.set(function_name)
             try:
                 return handler(event, LambdaContext(function_name, aws_request_id=str(uuid.uuid4())))
             finally:
-                _running.function = caller
+                _running.reset(running)
 
     @staticmethod
     def _remember_invocation(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         context["local_invocation"] = params
 
     def _answer_invocation(self, context: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
-        """Answers lambda:Invoke as Lambda would, with an unhandled error as FunctionError."""
+        """Answers lambda:Invoke as Lambda would, with an unhandled error as FunctionError. An asynchronous
+        invocation (InvocationType Event) is run before answering, the local server running one at a time, but
+        answered as Lambda does: 202, no payload, its error only logged."""
         params = context["local_invocation"]
-        # arn:aws:lambda:<region>:<account>:function:<name>:<world id>
-        function_name, _colon, world = str(params["FunctionName"]).split(":function:")[-1].partition(":")
+        if params.get("InvocationType") == "Event":
+            return self._answer_event(params)
+        function_name, world = _function_and_world(params)
         payload = params.get("Payload") or b"{}"
         answer: dict[str, Any] = {"StatusCode": 200, "ExecutedVersion": "$LATEST"}
         try:
@@ -105,6 +112,17 @@ class LocalLambdas:
             answer["FunctionError"] = "Unhandled"
         answer["Payload"] = StreamingBody(io.BytesIO(body), len(body))
         return AWSResponse("", 200, HTTPHeaders(), None), answer
+
+    def _answer_event(self, params: dict[str, Any]) -> tuple[AWSResponse, dict[str, Any]]:
+        function_name, world = _function_and_world(params)
+        if world != self.aws.world_id:
+            raise LookupError(f"{function_name} of {world or 'no world'} is not served here")
+        try:
+            self.invoke(function_name, json.loads(params.get("Payload") or b"{}"))
+        except Exception:  # Lambda logs an asynchronous invocation's error; its caller never sees it
+            traceback.print_exc()
+        answer = {"StatusCode": 202, "Payload": StreamingBody(io.BytesIO(b""), 0)}
+        return AWSResponse("", 202, HTTPHeaders(), None), answer
 
     def _load(self, function: Function) -> Callable[[dict[str, Any], Any], Any]:
         module_file, _, attribute = function.handler.rpartition(".")
@@ -121,6 +139,12 @@ class LocalLambdas:
         spec.loader.exec_module(module)
         self._handlers[function.logical_id] = getattr(module, attribute)
         return self._handlers[function.logical_id]
+
+
+def _function_and_world(params: dict[str, Any]) -> tuple[str, str]:
+    # arn:aws:lambda:<region>:<account>:function:<name>:<world id>
+    function_name, _colon, world = str(params["FunctionName"]).split(":function:")[-1].partition(":")
+    return function_name, world
 
 
 class MarshalError(TypeError):

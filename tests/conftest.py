@@ -121,6 +121,15 @@ class Api:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return self.session.get(self.base_url + path, headers=headers, timeout=30, **kwargs)
 
+    def reconciliation(self, token: str) -> dict[str, Any]:
+        """A reconciliation run now, and its report: the local server runs the job before answering the run."""
+        started = self.post("/ledger/reconciliation/run", None, token)
+        assert started.status_code == 202, started.text
+        answer = self.get("/ledger/reconciliation", token)
+        assert answer.status_code == 200, answer.text
+        report: dict[str, Any] = answer.json()
+        return report
+
     def token(self, login: str, password: str) -> str:
         answer = self.post("/authorization", {"login": login, "password": password})
         assert answer.status_code == 200, answer.text

@@ -111,6 +111,10 @@ def _calls(prefix: str, operation: str, params: dict[str, Any]) -> list[Call]:
     if prefix == "sqs" and "QueueUrl" in params:
         queue = str(params["QueueUrl"]).rsplit("/", 1)[-1]
         return [(f"sqs:{operation}", f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{queue}", ())]
+    if prefix == "lambda" and operation == "Invoke":
+        # The embedded world qualifies a function's ARN with its world id, where AWS has a version or alias.
+        name = str(params["FunctionName"]).split(":function:")[-1].partition(":")[0]
+        return [("lambda:InvokeFunction", f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}", ())]
     if prefix == "sns" and operation == "Publish":
         return [("sns:Publish", params.get("TopicArn") or params.get("TargetArn") or "*", ())]
     return [(f"{prefix}:{operation}", "*", ())]  # SendTaskSuccess and the like name no resource

@@ -4,7 +4,6 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wallet import account_lifecycle, accounts, back_office, limits, reconciliation
@@ -14,14 +13,14 @@ from wallet.models.accounts import (
     Coins,
     CoinValidation,
     NewCoin,
-    Reconciliation,
+    ReconciliationReport,
+    ReconciliationStarted,
     StatementEntry,
     StatementRequest,
     StatusChange,
     ValidCoin,
 )
 from wallet.models.base import Page
-from wallet.models.identity import Role
 from wallet.models.limits import CoinLimits
 from wallet.models.operations import Operation
 from wallet.observability import logger, metrics
@@ -83,13 +82,23 @@ def get_operation(business_process_id: Annotated[str, Path(alias="businessProces
     return back_office.operation(caller(app), business_process_id)
 
 
-@app.get("/ledger/reconciliation", summary="Check the ledger's invariants (administrator)")
-def reconcile() -> Reconciliation:
-    caller(app).require(Role.ADMINISTRATOR)
-    report = reconciliation.reconcile()
-    # Alarmed on (ReconciliationAlarm): any difference means money was made or lost somewhere.
-    metrics.add_metric(name="ReconciliationIssues", unit=MetricUnit.Count, value=len(report.issues))
-    return report
+@app.get(
+    "/ledger/reconciliation",
+    summary="The latest reconciliation report: the ledger's invariants per currency and issuer (administrator)",
+    description="Answers the report the last run stored (the schedule's or one started by POST "
+    "/ledger/reconciliation/run); 404 NOT_FOUND until a first run has ended.",
+)
+def latest_reconciliation() -> ReconciliationReport:
+    return reconciliation.latest(caller(app))
+
+
+@app.post(
+    "/ledger/reconciliation/run",
+    status_code=202,
+    summary="Start a reconciliation now (administrator); its report replaces the latest when it ends",
+)
+def run_reconciliation() -> ReconciliationStarted:
+    return reconciliation.start(caller(app))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

@@ -31,6 +31,7 @@ FOLDER_FUNCTIONS = {
     "delivery": ("DeliveryFunction", "batchItemFailures"),
     "aml_check": ("AmlCheckFunction", "cleared"),
     "card_provider": ("CardProviderFunction", "cleared"),
+    "reconciliation": ("ReconciliationFunction", "clean"),
 }
 TOKEN_PLACEHOLDER = "Bearer <token from POST /authorization>"
 # Samples a client sends only after another one; a sample's own placeholders bring theirs along.
@@ -39,6 +40,7 @@ REQUIRES = {
     "setup/create-issuer.json": "setup/create-currency.json",
     "setup/set-limit.json": "setup/create-currency.json",
     "coins/unfreeze-coin.json": "coins/freeze-coin.json",
+    "coins/reconciliation.json": "coins/run-reconciliation.json",  # the latest report: a run's
     "auth/password-recovery-confirm.json": "auth/password-recovery.json",
 }
 # Samples whose one-time code is read from the message sent to their login.
@@ -134,6 +136,7 @@ EXPECTED: dict[str, int | str | bool | dict[str, Any] | list[Any]] = {
     "coins/list-coins.json": 200,
     "coins/validate-coin.json": 200,
     "coins/statement.json": 200,
+    "coins/run-reconciliation.json": 202,
     "coins/reconciliation.json": 200,
     "coins/coin-limits.json": 200,
     "coins/freeze-coin.json": 200,
@@ -179,6 +182,7 @@ EXPECTED: dict[str, int | str | bool | dict[str, Any] | list[Any]] = {
     "publisher/outbox-insert.json": [],
     "aml_check/screening-subject.json": True,
     "card_provider/screening-subject.json": True,
+    "reconciliation/scheduled.json": True,
     "authorizer/token.json": {
         "Version": "2012-10-17",
         "Statement": [

@@ -87,7 +87,7 @@ def test_a_transfer_replay_repeats_the_first_answer_byte_for_byte(wallet: Wallet
 
 def test_reconciliation_totals_and_commission_rules_keep_their_digits(wallet: Wallet) -> None:
     wallet.top_up("100.00", "top-up-1")
-    report = wallet.api.get("/ledger/reconciliation", wallet.admin).json()
+    report = wallet.api.reconciliation(wallet.admin)
     assert report["clean"]
     assert [(total["currency"], total["total"]) for total in report["currencies"]] == [("EUR", "0.00")]
     rules = wallet.api.get("/commissions", wallet.admin).json()["records"]

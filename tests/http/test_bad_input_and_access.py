@@ -28,6 +28,7 @@ STAFF_ROUTES = {
     ("POST", "/bank-catalog"): {"name": "Bank", "bic": "DEUTDEFF", "swift": "DEUTDEFFXXX", "country": "DE"},
     ("POST", "/commissions"): {"operationType": "TRANSFER", "issuerId": "i-1", "percent": 1, "fixed": 0},
     ("GET", "/ledger/reconciliation"): None,
+    ("POST", "/ledger/reconciliation/run"): None,
     ("POST", "/api/v1/users/someone/disable"): None,
     ("POST", "/api/v1/users/someone/enable"): None,
 }

@@ -79,7 +79,7 @@ class Wallet:
         return coin["availableBalance"], coin["heldBalance"]
 
     def reconciles(self) -> bool:
-        return bool(self.api.get("/ledger/reconciliation", self.admin).json()["clean"])
+        return bool(self.api.reconciliation(self.admin)["clean"])
 
 
 @pytest.fixture

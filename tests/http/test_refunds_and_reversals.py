@@ -100,7 +100,7 @@ def test_staff_reverse_a_credited_top_up_with_its_commission(api: Api, admin_tok
     assert coins[0]["availableBalance"] == "0.00"
     request = api.get(f"/requests/{credited['requestIdentifier']}", admin_token).json()
     assert [step["status"] for step in request["history"]] == ["ACCEPTED", "REVERSED"]
-    assert api.get("/ledger/reconciliation", admin_token).json()["clean"]
+    assert api.reconciliation(admin_token)["clean"]
 
 
 def test_a_top_up_already_spent_cannot_be_reversed(api: Api, admin_token: str) -> None:

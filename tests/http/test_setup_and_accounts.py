@@ -152,6 +152,6 @@ def test_statements_are_the_owners_newest_first(api: Api, admin_token: str, euro
     assert first_page["nextPageToken"]
     assert api.post("/transactions/view", {"filter": {"coinSerial": serial}}, bob).status_code == 404
     assert api.post("/transactions/view", {"filter": {"coinSerial": serial}}, admin_token).status_code == 200
-    report = api.get("/ledger/reconciliation", admin_token).json()
+    report = api.reconciliation(admin_token)
     assert report["clean"] is True
     assert report["currencies"][0]["total"] in ("0", "0.00")

@@ -37,7 +37,7 @@ class Bank:
         return str(self.api.get("/coins", token).json()["coins"][0]["availableBalance"])
 
     def reconciles(self) -> bool:
-        return bool(self.api.get("/ledger/reconciliation", self.admin).json()["clean"])
+        return bool(self.api.reconciliation(self.admin)["clean"])
 
 
 @pytest.fixture

@@ -45,7 +45,12 @@ def sqs() -> Any:
     return boto3.client("sqs")
 
 
+@cache
+def lambda_() -> Any:
+    return boto3.client("lambda")
+
+
 def forget_clients() -> None:
     """The next call of each factory creates its client anew (after a SnapStart restore)."""
-    for factory in (dynamodb, ses, sns, stepfunctions, events, secrets, sqs):
+    for factory in (dynamodb, ses, sns, stepfunctions, events, secrets, sqs, lambda_):
         factory.cache_clear()

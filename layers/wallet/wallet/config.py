@@ -31,6 +31,8 @@ class Settings(BaseModel):
     token_secret_id: str = Field(alias="TOKEN_SECRET_ID")
     token_ttl_minutes: int = Field(15, alias="TOKEN_TTL_MINUTES", ge=1)
     sender_email: str = Field(alias="SENDER_EMAIL")
+    reconciliation_function_arn: str = Field("", alias="RECONCILIATION_FUNCTION_ARN")
+    reconciliation_segments: int = Field(8, alias="RECONCILIATION_SEGMENTS", ge=1, le=64)
 
 
 @cache

@@ -5,8 +5,9 @@ import hmac
 import json
 import random
 import time
-from collections.abc import Callable
-from contextvars import ContextVar
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar, copy_context
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -96,6 +97,31 @@ def every_item(operation: str, **request: Any) -> list[Item]:
         if "LastEvaluatedKey" not in answer:
             return items
         request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+
+def parallel_scan[T](segments: int, fold: Callable[[Iterator[Item]], T], **request: Any) -> list[T]:
+    """A parallel scan (Segment/TotalSegments), one thread per segment: each segment's items, read page by
+    page, are folded as they come (nothing holds the whole table), the folds returned in segment order.
+    Each thread runs in a copy of the caller's context (what the caller's logs and metrics are keyed by)."""
+
+    def scan_segment(segment: int) -> T:
+        return fold(_segment_items(segment, segments, request))
+
+    contexts = [copy_context() for _ in range(segments)]
+    with ThreadPoolExecutor(max_workers=segments, thread_name_prefix="scan") as pool:
+        return list(pool.map(lambda segment: contexts[segment].run(scan_segment, segment), range(segments)))
+
+
+def _segment_items(segment: int, segments: int, request: dict[str, Any]) -> Iterator[Item]:
+    start: Item | None = None
+    while True:
+        answer = dynamodb().scan(
+            **request, Segment=segment, TotalSegments=segments, **({"ExclusiveStartKey": start} if start else {})
+        )
+        yield from answer.get("Items", [])
+        start = answer.get("LastEvaluatedKey")
+        if not start:
+            return
 
 
 def batch_get(table: str, keys: list[Item]) -> list[Item]:

@@ -1,12 +1,13 @@
 """Data access for the ledger: the only module that knows the accounts and journal tables' keys."""
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from wallet.aws import dynamodb
 from wallet.config import settings
-from wallet.dynamo import Item, batch_get, every_item, query_page, transact_write
+from wallet.dynamo import Item, batch_get, every_item, parallel_scan, query_page, transact_write
 
 ACCOUNT = "ACCOUNT"
 PROCESS = "PROCESS"
@@ -205,8 +206,22 @@ def statement_page(
     )
 
 
-def all_accounts() -> list[Item]:
-    return every_item("scan", TableName=_accounts())
+def fold_accounts[T](segments: int, fold: Callable[[Iterator[AccountState]], T]) -> list[T]:
+    """Every account, read by a parallel scan in `segments` segments, each segment's accounts folded."""
+    return parallel_scan(segments, lambda items: fold(account_state(item) for item in items), TableName=_accounts())
+
+
+def fold_entries[T](segments: int, fold: Callable[[Iterator[Item]], T]) -> list[T]:
+    """Every journal entry (not the records kept beside them), by a parallel scan, each segment's folded."""
+    return parallel_scan(
+        segments,
+        fold,
+        TableName=_journal(),
+        FilterExpression="begins_with(sk, :entry)",
+        ProjectionExpression="#account, #bucket, #amount",
+        ExpressionAttributeNames={"#account": "account", "#bucket": "bucket", "#amount": "amount"},
+        ExpressionAttributeValues={":entry": "ENTRY#"},
+    )
 
 
 def all_entries() -> list[Item]:

@@ -125,3 +125,34 @@ class Reconciliation(CamelModel):
     currencies: list[CurrencyTotal]
     issuers: list[IssuerTotal]
     issues: list[ReconciliationIssue]
+
+
+class ReconciliationTrigger(CaseInsensitiveEnum):
+    SCHEDULE = "SCHEDULE"  # the stack's schedule (EventBridge Scheduler)
+    REQUEST = "REQUEST"  # an administrator's POST /ledger/reconciliation/run
+
+
+class ReconciliationRun(CamelModel):
+    """What starts a run: the schedule's input, or the run route's invocation."""
+
+    trigger: ReconciliationTrigger = ReconciliationTrigger.SCHEDULE
+    requested_by: str | None = None
+
+
+class ReconciliationReport(Reconciliation):
+    """One run's report: the figures and, at most MAX_REPORTED_ISSUES of its issues (issueCount counts all)."""
+
+    report_id: str
+    trigger: ReconciliationTrigger
+    requested_by: str | None = None
+    started_at: str
+    finished_at: str
+    items_scanned: int
+    segments: int
+    issue_count: int
+
+
+class ReconciliationStarted(CamelModel):
+    status: str = "STARTED"
+    requested_at: str
+    report: str = "/ledger/reconciliation"  # where the report appears when the run ends
