@@ -5,6 +5,7 @@ import os
 from local.aws import EmbeddedAws
 from local.lambdas import LocalLambdas
 from local.rules import ExecutionRules
+from local.schedules import Schedules
 from local.server import DOCS_PATH, OUTBOX_PATH, LocalApi
 from local.streams import LocalStreams
 from local.template import Template
@@ -30,6 +31,7 @@ def main() -> None:
     lambdas = LocalLambdas(aws)
     lambdas.invoke("BootstrapFunction", {})  # what the stack's custom resource does at deployment
     rules = ExecutionRules(lambdas).start()
+    schedules = Schedules(lambdas).start()  # the reconciliation's schedule, as EventBridge Scheduler runs it
     streams = LocalStreams(lambdas).start()  # the outbox's events reach EventBridge as on AWS
     server = LocalApi(("127.0.0.1", port), lambdas)
     print(f"Wallet API on http://127.0.0.1:{port} (AWS embedded: moto, no account needed)")
@@ -44,6 +46,7 @@ def main() -> None:
         streams.stop()
         server.server_close()
         rules.stop()
+        schedules.stop()
         aws.stop()
 
 
