@@ -187,6 +187,16 @@ def _as_tuple(value: Any) -> tuple[str, ...]:
     return tuple(str(item) for item in (value if isinstance(value, list) else [value]))
 
 
+def statement(raw: dict[str, Any]) -> Statement:
+    """One statement of a policy document, intrinsics resolved."""
+    conditions = tuple(
+        (operator, key, _as_tuple(values))
+        for operator, pairs in raw.get("Condition", {}).items()
+        for key, values in pairs.items()
+    )
+    return Statement(raw["Effect"], _as_tuple(raw["Action"]), _as_tuple(raw["Resource"]), conditions)
+
+
 def policies(template: Template) -> dict[str, list[Statement]]:
     """Each function's statements: SAM policy templates expanded, intrinsics resolved."""
     processor = PolicyTemplatesProcessor(PolicyTemplatesProcessor.get_default_policy_templates_json())
@@ -199,15 +209,7 @@ def policies(template: Template) -> dict[str, list[Statement]]:
                 continue  # a managed policy by name: AWSLambdaBasicExecutionRole's logs, which Lambda uses
             [(name, parameters)] = policy.items()
             document = parameters if name == "Statement" else processor.convert(name, parameters)["Statement"]
-            for raw in resolve(document if isinstance(document, list) else [document], references):
-                conditions = tuple(
-                    (operator, key, _as_tuple(values))
-                    for operator, pairs in raw.get("Condition", {}).items()
-                    for key, values in pairs.items()
-                )
-                statements.append(
-                    Statement(raw["Effect"], _as_tuple(raw["Action"]), _as_tuple(raw["Resource"]), conditions)
-                )
+            statements += map(statement, resolve(document if isinstance(document, list) else [document], references))
         found[function] = statements
     return found
 

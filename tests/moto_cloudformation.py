@@ -1,0 +1,329 @@
+"""The one place where moto's CloudFormation is made to create what template.yaml declares.
+
+moto 5.2 has no CloudFormation model for some resource types the transformed template uses (it skips them with a
+warning, and a reference to one resolves to nothing), lacks an attribute or a property on others, and runs
+functions in Docker. Each shim below names the gap it fills. A shim only creates the resource through moto's
+own API for that service, from the properties CloudFormation hands it: none changes what the template says, and
+none is used where moto has a model of its own."""
+
+import contextlib
+import importlib.util
+import io
+import json
+import os
+import tempfile
+import threading
+import urllib.request
+import zipfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import boto3
+import requests
+from moto.awslambda.models import LambdaFunction
+from moto.cloudformation import parsing
+
+from local.lambdas import LambdaContext
+
+
+class _Shim:
+    """What moto's stack needs of a resource model: a physical id, attributes for Fn::GetAtt, created at once."""
+
+    def __init__(self, physical_resource_id: str, attributes: dict[str, Any] | None = None):
+        self.physical_resource_id = physical_resource_id
+        self.attributes = attributes or {}
+
+    def is_created(self) -> bool:
+        return True
+
+    @classmethod
+    def has_cfn_attr(cls, attribute: str) -> bool:
+        return True
+
+    def get_cfn_attribute(self, attribute: str) -> Any:
+        return self.attributes[attribute]
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **_: Any
+    ) -> "_Shim":
+        return cls.create(resource_name, cloudformation_json["Properties"])
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any]) -> "_Shim":
+        raise NotImplementedError
+
+
+class Secret(_Shim):
+    """Gap: no model for AWS::SecretsManager::Secret."""
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any]) -> _Shim:
+        client = boto3.client("secretsmanager")
+        generate = properties["GenerateSecretString"]
+        value = client.get_random_password(
+            PasswordLength=int(generate.get("PasswordLength", 32)),
+            ExcludePunctuation=bool(generate.get("ExcludePunctuation", False)),
+        )["RandomPassword"]
+        arn = client.create_secret(Name=name, SecretString=value, Description=properties.get("Description", ""))
+        return cls(arn["ARN"])
+
+
+class Version(_Shim):
+    """Gap: moto's AWS::Lambda::Version has no `Version` attribute (each alias names its version by it) and
+    refers to no version ARN."""
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any]) -> _Shim:
+        published = boto3.client("lambda").publish_version(FunctionName=properties["FunctionName"])
+        return cls(published["FunctionArn"], {"Version": published["Version"]})
+
+
+class Alias(_Shim):
+    """Gap: no model for AWS::Lambda::Alias (the API's permissions and the queues' mappings name the alias)."""
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any]) -> _Shim:
+        alias = boto3.client("lambda").create_alias(
+            FunctionName=properties["FunctionName"],
+            Name=properties["Name"],
+            FunctionVersion=properties["FunctionVersion"],
+        )
+        return cls(alias["AliasArn"])
+
+
+class StateMachine(_Shim):
+    """Gap: moto's AWS::StepFunctions::StateMachine reads only DefinitionString, not the DefinitionS3Location
+    `sam package` writes nor DefinitionSubstitutions."""
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any]) -> _Shim:
+        location = properties["DefinitionS3Location"]
+        definition = boto3.client("s3").get_object(Bucket=location["Bucket"], Key=location["Key"])["Body"].read()
+        definition = definition.decode()
+        for key, value in properties.get("DefinitionSubstitutions", {}).items():
+            definition = definition.replace(f"${{{key}}}", str(value))
+        machine_name = properties.get("StateMachineName", name)
+        arn = boto3.client("stepfunctions").create_state_machine(
+            name=machine_name,
+            definition=definition,
+            roleArn=properties["RoleArn"],
+            loggingConfiguration=_lower_keys(properties.get("LoggingConfiguration", {})),
+            tracingConfiguration=_lower_keys(properties.get("TracingConfiguration", {})),
+        )["stateMachineArn"]
+        return cls(arn, {"Arn": arn, "Name": machine_name})
+
+
+class RestApi(_Shim):
+    """Gap: moto's AWS::ApiGateway::RestApi ignores `Body`, the OpenAPI document SAM writes the API as (its
+    deployment then finds no method); moto's PutRestApi reads it."""
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any]) -> _Shim:
+        client = boto3.client("apigateway")
+        api = client.create_rest_api(name=properties.get("Name", name))
+        client.put_rest_api(restApiId=api["id"], mode="overwrite", body=json.dumps(properties["Body"]))
+        return cls(api["id"], {"RootResourceId": api["rootResourceId"]})
+
+
+class Deployment(_Shim):
+    """Gap: moto's AWS::ApiGateway::Deployment has no physical id, so `!Ref` to it (the stage's DeploymentId)
+    gives moto's object, not the deployment's id."""
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any]) -> _Shim:
+        deployment = boto3.client("apigateway").create_deployment(
+            restApiId=properties["RestApiId"], description=properties.get("Description", "")
+        )
+        return cls(deployment["id"])
+
+
+class Stage(_Shim):
+    """Gap: no model for AWS::ApiGateway::Stage (SAM writes the API's one stage as its own resource)."""
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any]) -> _Shim:
+        boto3.client("apigateway").create_stage(
+            restApiId=properties["RestApiId"],
+            stageName=properties["StageName"],
+            deploymentId=properties["DeploymentId"],
+            tracingEnabled=bool(properties.get("TracingEnabled", False)),
+        )
+        return cls(properties["StageName"])
+
+
+class ApiGatewayAccount(_Shim):
+    """Gap: no model for AWS::ApiGateway::Account."""
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any]) -> _Shim:
+        role = properties["CloudWatchRoleArn"]
+        operation = {"op": "replace", "path": "/cloudwatchRoleArn", "value": role}
+        boto3.client("apigateway").update_account(patchOperations=[operation])
+        return cls(name)
+
+
+class Alarm(_Shim):
+    """Gap: no model for AWS::CloudWatch::Alarm."""
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any]) -> _Shim:
+        alarm = {"AlarmName": name, **properties}
+        alarm["Threshold"] = float(alarm["Threshold"])
+        for key in ("EvaluationPeriods", "Period", "DatapointsToAlarm"):
+            if key in alarm:
+                alarm[key] = int(alarm[key])
+        for query in alarm.get("Metrics", []):
+            if "MetricStat" in query:
+                query["MetricStat"]["Period"] = int(query["MetricStat"]["Period"])
+        boto3.client("cloudwatch").put_metric_alarm(**alarm)
+        return cls(name, {"Arn": f"arn:aws:cloudwatch:::alarm:{name}"})
+
+
+class QueuePolicy(_Shim):
+    """Gap: no model for AWS::SQS::QueuePolicy."""
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any]) -> _Shim:
+        policy = json.dumps(properties["PolicyDocument"])
+        for url in properties["Queues"]:
+            boto3.client("sqs").set_queue_attributes(QueueUrl=url, Attributes={"Policy": policy})
+        return cls(name)
+
+
+class Subscription(_Shim):
+    """Gap: no model for AWS::SNS::Subscription."""
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any]) -> _Shim:
+        answer = boto3.client("sns").subscribe(
+            TopicArn=properties["TopicArn"], Protocol=properties["Protocol"], Endpoint=properties["Endpoint"]
+        )
+        return cls(answer["SubscriptionArn"])
+
+
+class Schedule(_Shim):
+    """Gap: no model for AWS::Scheduler::Schedule."""
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any]) -> _Shim:
+        schedule_name = properties.get("Name", name)
+        arn = boto3.client("scheduler").create_schedule(**{**properties, "Name": schedule_name})["ScheduleArn"]
+        return cls(schedule_name, {"Arn": arn})
+
+
+SHIMS: dict[str, type[_Shim]] = {
+    "AWS::SecretsManager::Secret": Secret,
+    "AWS::Lambda::Version": Version,
+    "AWS::Lambda::Alias": Alias,
+    "AWS::StepFunctions::StateMachine": StateMachine,
+    "AWS::ApiGateway::RestApi": RestApi,
+    "AWS::ApiGateway::Deployment": Deployment,
+    "AWS::ApiGateway::Stage": Stage,
+    "AWS::ApiGateway::Account": ApiGatewayAccount,
+    "AWS::CloudWatch::Alarm": Alarm,
+    "AWS::SQS::QueuePolicy": QueuePolicy,
+    "AWS::SNS::Subscription": Subscription,
+    "AWS::Scheduler::Schedule": Schedule,
+}
+
+
+def _lower_keys(value: Any) -> Any:
+    """CloudFormation's property names (Level, Destinations...) as the Step Functions API spells them."""
+    if isinstance(value, dict):
+        return {key[0].lower() + key[1:]: _lower_keys(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_lower_keys(item) for item in value]
+    return value
+
+
+# --- Running functions: moto invokes a function in Docker and hands a custom resource an http URL on its own
+# server; on AWS the function runs in Lambda and answers CloudFormation's pre-signed https S3 URL. ---
+
+_running = threading.local()
+
+
+def running_function() -> str | None:
+    """The deployed function whose handler this thread is running (its AWS calls are its own)."""
+    return getattr(_running, "function", None)
+
+
+MOTO_RESPONSES = "https://cloudformation.{region}.amazonaws.com"  # moto answers its cfnresponse path here too
+
+
+def _run_in_process(before: Callable[[], None]) -> Callable[..., bytes]:
+    """moto's LambdaFunction.invoke, running the function's handler from the code moto holds (the zip in S3),
+    with the function's own environment, in this process."""
+
+    def invoke(function: LambdaFunction, body: str, request_headers: Any, response_headers: Any) -> bytes:
+        event = json.loads(body or "{}")
+        if "ResponseURL" in event:
+            _moto_server, _, path = event["ResponseURL"].partition("/cloudformation_")
+            event["ResponseURL"] = f"{MOTO_RESPONSES.format(region=function.region)}/cloudformation_{path}"
+        module_file, _, attribute = function.handler.rpartition(".")
+        with tempfile.TemporaryDirectory() as code, mock.patch.dict(os.environ, _environment(function)):
+            zipfile.ZipFile(io.BytesIO(function.code_bytes)).extractall(code)
+            spec = importlib.util.spec_from_file_location(
+                f"deployed_{function.function_name}", Path(code) / f"{module_file}.py"
+            )
+            assert spec
+            assert spec.loader
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            before()
+            _running.function = function.function_name
+            try:
+                result = getattr(module, attribute)(event, LambdaContext(function.function_name))
+            finally:
+                _running.function = None
+        return json.dumps(result).encode()
+
+    return invoke
+
+
+def _environment(function: LambdaFunction) -> dict[str, str]:
+    """The function's variables as Lambda gives them: strings (moto keeps a Number parameter's int)."""
+    return {key: str(value) for key, value in function.environment_vars.items()}
+
+
+class _MotoResponses(urllib.request.BaseHandler):
+    """urllib's https, for moto's cfnresponse endpoint only: handed to requests, which moto intercepts. Each
+    answer is kept: moto ignores a FAILED one (the stack would stay CREATE_IN_PROGRESS, where CloudFormation
+    rolls back), so the test reads them."""
+
+    handler_order = 100  # before urllib's own https handler
+
+    def __init__(self, answers: list[dict[str, Any]]):
+        self.answers = answers
+
+    def https_open(self, request: urllib.request.Request) -> Any:
+        url = request.full_url
+        if "/cfnresponse?" not in url:
+            return None  # any other https URL: the default handler
+        self.answers.append(json.loads(request.data or b"{}"))  # type: ignore[arg-type]
+        answer = requests.request(
+            request.get_method(), url, data=request.data, headers=dict(request.headers), timeout=10
+        )
+        response = urllib.response.addinfourl(io.BytesIO(answer.content), answer.headers, url, answer.status_code)  # type: ignore[arg-type]
+        response.msg = answer.reason
+        return response
+
+
+@contextlib.contextmanager
+def shimmed(before_invocation: Callable[[], None]) -> Iterator[list[dict[str, Any]]]:
+    """moto's CloudFormation with the shims above, and functions run in this process; `before_invocation` runs
+    once a function's environment is in place (to forget clients and settings made for another). Yields the
+    custom resources' answers, as they come."""
+    answers: list[dict[str, Any]] = []
+    models = {**parsing.get_model_map(), **SHIMS}
+    with (
+        mock.patch.object(parsing, "get_model_map", return_value=models),
+        mock.patch.object(LambdaFunction, "invoke", _run_in_process(before_invocation)),
+    ):
+        urllib.request.install_opener(urllib.request.build_opener(_MotoResponses(answers)))
+        try:
+            yield answers
+        finally:
+            urllib.request.install_opener(None)  # type: ignore[arg-type]

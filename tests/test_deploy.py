@@ -1,0 +1,162 @@
+"""The deploy, tested here: template.yaml packaged, transformed by the SAM translator and created as a stack in
+moto's CloudFormation with the dev environment's parameters; every resource is created and the bootstrap custom
+resource runs for real, within the grants its role was deployed with."""
+
+import ast
+import json
+import os
+import time
+import warnings
+from collections.abc import Iterator
+from typing import Any
+from unittest import mock
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from tests import deployment
+from tests.conftest import _forget_cached_clients
+from tests.least_privilege import IAM_PREFIX, Call, _calls, statement, ungranted
+from tests.moto_cloudformation import SHIMS, running_function, shimmed
+from wallet import auth, identity, identity_store
+from wallet.models.identity import OrganizationType, Role, normalise_login
+
+pytestmark = pytest.mark.xdist_group("deploy")  # one stack, created once per module
+BUCKET = "wallet-dev-artifacts"  # `resolve_s3` makes one bucket per account; any name does here
+
+
+class Deployed:
+    def __init__(
+        self,
+        template: dict[str, Any],
+        parameters: dict[str, str],
+        stack: dict[str, Any],
+        answers: list[dict[str, Any]],
+        calls: dict[str, list[Call]],
+    ):
+        self.template = template
+        self.parameters = parameters
+        self.stack = stack
+        cloudformation = boto3.client("cloudformation")
+        resources = cloudformation.describe_stack_resources(StackName=stack["StackName"])["StackResources"]
+        # moto lists a resource it did not create (a type it has no model for, a condition that does not hold)
+        # as an entry naming nothing.
+        self.resources = {
+            resource["LogicalResourceId"]: resource for resource in resources if "LogicalResourceId" in resource
+        }
+        self.answers = answers  # what the custom resources answered CloudFormation
+        self.calls = calls  # each function's AWS calls while the stack was created
+
+    def physical(self, logical_id: str) -> str:
+        return str(self.resources[logical_id]["PhysicalResourceId"])
+
+
+def _record_calls(calls: dict[str, list[Call]]) -> Any:
+    """Every AWS call made while a function runs, as the IAM actions and resources AWS authorises it against."""
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        function = running_function()
+        if function is None:
+            return
+        service = model.service_model.service_name
+        calls.setdefault(function, []).extend(_calls(IAM_PREFIX.get(service, service), model.name, params))
+
+    return record
+
+
+@pytest.fixture(scope="module")
+def deployed() -> Iterator[Deployed]:
+    config = deployment.samconfig_deploy()
+    region = {"AWS_DEFAULT_REGION": config["region"]}  # the translator names ARNs with it
+    with mock.patch.dict(os.environ, region), mock_aws():
+        boto3.setup_default_session(region_name=config["region"])
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket=BUCKET)
+        packaged = deployment.package(s3, BUCKET, config["s3_prefix"])
+        parameters = config["parameter_overrides"]
+        template = deployment.cloudformation(packaged, parameters)
+        calls: dict[str, list[Call]] = {}
+        recorder = _record_calls(calls)
+        events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]
+        with shimmed(before_invocation=_forget_cached_clients) as answers:
+            cloudformation = boto3.client("cloudformation")
+            events.register("provide-client-params", recorder)
+            with warnings.catch_warnings():
+                # moto warns of each type it has no model for: the first test fails on any resource not created.
+                warnings.simplefilter("ignore", UserWarning)
+                cloudformation.create_stack(
+                    StackName=config["stack_name"],
+                    TemplateBody=json.dumps(template),
+                    Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items()],
+                    Capabilities=[config["capabilities"]],
+                )
+                stack = _settled(cloudformation, config["stack_name"], answers)
+            events.unregister("provide-client-params", recorder)
+            yield Deployed(template, parameters, stack, answers, calls)
+        _forget_cached_clients()
+
+
+def _settled(
+    cloudformation: Any, stack_name: str, answers: list[dict[str, Any]], timeout_seconds: float = 60
+) -> dict[str, Any]:
+    """The stack once it has left CREATE_IN_PROGRESS (the custom resource answers from its own thread), or once
+    a custom resource has answered FAILED (moto leaves the stack in progress then)."""
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        [stack] = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+        failed = any(answer.get("Status") == "FAILED" for answer in answers)
+        if stack["StackStatus"] != "CREATE_IN_PROGRESS" or failed or time.monotonic() > deadline:
+            return dict(stack)
+        time.sleep(0.05)
+
+
+def test_the_stack_is_created_with_every_resource(deployed: Deployed) -> None:
+    assert [answer["Status"] for answer in deployed.answers] == ["SUCCESS"], deployed.answers
+    assert deployed.stack["StackStatus"] == "CREATE_COMPLETE"
+    defaults = {name: str(spec.get("Default")) for name, spec in deployed.template["Parameters"].items()}
+    values = {**defaults, **deployed.parameters}
+    conditions = deployed.template.get("Conditions", {})
+    expected = {
+        name
+        for name, resource in deployed.template["Resources"].items()
+        if "Condition" not in resource or deployment.holds(resource["Condition"], conditions, values)
+    }
+    assert expected - set(deployed.resources) == set(), "moto did not create these: shim their type"
+    declared_types = {resource["Type"] for resource in deployed.template["Resources"].values()}
+    assert set(SHIMS) <= declared_types, "a shim for a type the template no longer declares: remove it"
+
+
+def test_the_bootstrap_created_the_system_organisation_and_the_administrator(deployed: Deployed) -> None:
+    """Read back through the layer, in the bootstrap function's deployed environment (its tables' names)."""
+    function = boto3.client("lambda").get_function_configuration(FunctionName=deployed.physical("BootstrapFunction"))
+    secret = boto3.client("secretsmanager").get_secret_value(SecretId=deployed.physical("AdminPasswordSecret"))
+    environment = {key: str(value) for key, value in function["Environment"]["Variables"].items()}
+    with mock.patch.dict(os.environ, environment):
+        _forget_cached_clients()
+        organisation = identity_store.get_organization(identity.SYSTEM_ORGANIZATION_ID)
+        administrator = identity_store.get_credential(normalise_login(deployed.parameters["AdminLogin"]))
+    _forget_cached_clients()
+    assert organisation is not None
+    assert organisation.type == OrganizationType.SYSTEM
+    assert administrator is not None
+    assert administrator.role == Role.ADMINISTRATOR
+    assert administrator.organization_id == identity.SYSTEM_ORGANIZATION_ID
+    assert auth.password_matches(administrator.password_hash, secret["SecretString"])
+
+
+def test_the_bootstraps_calls_are_granted_by_its_deployed_role(deployed: Deployed) -> None:
+    """What tests/least_privilege.py checks against template.yaml, here against the role as deployed."""
+    function = deployed.physical("BootstrapFunction")
+    assert deployed.calls.get(function), "the bootstrap made no AWS call"
+    iam = boto3.client("iam")
+    role = deployed.physical("BootstrapFunctionRole")
+    statements = []
+    for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+        document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+        if isinstance(document, str):
+            # moto's IAM keeps a role's inline policies from CloudFormation as Python's repr of the document
+            # (AWS answers JSON): read it back as such.
+            document = ast.literal_eval(document)
+        statements += map(statement, document["Statement"])
+    assert ungranted({function: set(deployed.calls[function])}, {function: statements}) == []
