@@ -10,6 +10,7 @@ the same DynamoDB calls made bare through the layer: only that ratio, the handle
 Money in and out is counted through RequestsFunction's handler: top-ups, withdrawal requests and decisions
 (each event rides in the operation's one write). The outbox section times commit to EventBridge on make run.
 A hot account is counted under bursts of concurrent payments: refusals, failed writes, added round trips.
+The reconciliation job is timed on a ledger of a few thousand items (items read per minute, on moto).
 To add a benchmark, write a section function that prints its own block and call it from main().
 """
 
@@ -27,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # for this script's own import of the project's template reader
 sys.path.insert(0, str(ROOT / "layers" / "wallet"))  # the layer, for the ledger section's in-process world
 
-from bench import ledger, lifecycle, outbox, payments, transfers  # noqa: E402
+from bench import ledger, lifecycle, outbox, payments, reconciliation, transfers  # noqa: E402
 from local.template import Function, Template  # noqa: E402
 
 DEFAULT_RUNS = 7
@@ -36,6 +37,8 @@ HOT_ACCOUNT_BURSTS = (16, 64, 256)  # concurrent payments to one account
 OUTBOX_SAMPLES = 20  # top-ups whose commit-to-bus delay is measured
 PAYMENT_SAMPLES = 3  # of each top-up, request and decision, for the money in and out section's counts
 LIFECYCLE_SAMPLES = 10  # transfers under a limit rule, each refunded in part, for the limits and refunds counts
+RECONCILIATION_COPIES = 2_000  # customers copied into the ledger: an account and two journal entries each
+RECONCILIATION_SEGMENTS = (1, 4, 8)
 PLACEHOLDER = "bench"  # stands in for the template's unresolved values ({"Ref": ...}, {"Fn::GetAtt": ...})
 
 # Each child times only its own work: interpreter startup is excluded. It prints milliseconds.
@@ -307,6 +310,29 @@ def limits_and_refunds(samples: int = LIFECYCLE_SAMPLES) -> None:
     print("3 journal entries) and one counter per limit; a refund's own and the original's refunded total.")
 
 
+def reconciliation_rate(
+    copies: int = RECONCILIATION_COPIES, segment_counts: tuple[int, ...] = RECONCILIATION_SEGMENTS
+) -> None:
+    """Items per minute the reconciliation job reads and checks, on the embedded world."""
+    rates, pace = reconciliation.measure(copies, segment_counts)
+    print(f"Reconciliation: the job (reconciliation.run: parallel scans, report stored) over a ledger of {copies}")
+    print("copied customers (an account and two journal entries each) on embedded moto, once per segment count.")
+    print("moto is not DynamoDB and its threads share one interpreter: read these as the job's own pace, not")
+    print("DynamoDB's (README, Reconciliation, for how far it goes on AWS).")
+    print()
+    print(f"{'segments':>8}  {'items':>6}  {'seconds':>7}  {'items/min':>10}  clean")
+    print(f"{'-' * 8}  {'-' * 6}  {'-' * 7}  {'-' * 10}  -----")
+    for rate in rates:
+        print(
+            f"{rate.segments:>8}  {rate.items:>6}  {rate.seconds:>7.2f}  {rate.items_per_minute:>10,.0f}  "
+            f"{'yes' if rate.clean else 'NO'}"
+        )
+    print(
+        f"The job's own work per item, without moto (Scan pages parsed by botocore, deserialised, checked): "
+        f"{pace.items} items in {pace.seconds:.2f} s = {pace.items_per_minute:,.0f} items/min on one interpreter."
+    )
+
+
 def money_in_and_out(samples: int = PAYMENT_SAMPLES) -> None:
     """AWS calls per top-up, withdrawal request and decision, through RequestsFunction's handler."""
     with payments.World.embedded() as world:
@@ -384,6 +410,8 @@ def main() -> None:
     limits_and_refunds()
     print()
     money_in_and_out()
+    print()
+    reconciliation_rate()
     print()
     outbox.report(OUTBOX_SAMPLES)
 

@@ -54,7 +54,7 @@ class _Accounts:
     count: int = 0
 
 
-def _sum_entries(entries: Iterator[Item]) -> _Entries:
+def sum_entries(entries: Iterator[Item]) -> _Entries:
     folded = _Entries()
     for entry in entries:
         folded.sums[(entry["account"], entry["bucket"])] += Decimal(entry["amount"])
@@ -62,7 +62,7 @@ def _sum_entries(entries: Iterator[Item]) -> _Entries:
     return folded
 
 
-def _check_accounts(
+def check_accounts(
     journal: dict[Bucket, Decimal], digits: dict[str, int], accounts: Iterator[AccountState]
 ) -> _Accounts:
     folded = _Accounts()
@@ -99,11 +99,11 @@ def _reconcile(segments: int) -> tuple[Reconciliation, int]:
     the figures and how many items were read."""
     digits = catalog_store.fractional_digits_by_currency()
     journal: dict[Bucket, Decimal] = defaultdict(Decimal)
-    entries = ledger_store.fold_entries(segments, _sum_entries)
+    entries = ledger_store.fold_entries(segments, sum_entries)
     for segment in entries:
         for key, amount in segment.sums.items():
             journal[key] += amount
-    accounts = ledger_store.fold_accounts(segments, lambda states: _check_accounts(journal, digits, states))
+    accounts = ledger_store.fold_accounts(segments, lambda states: check_accounts(journal, digits, states))
     books: dict[Book, Decimal] = defaultdict(Decimal)
     counts: dict[Book, int] = defaultdict(int)
     issues = [issue for checked in accounts for issue in checked.issues]
