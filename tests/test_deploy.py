@@ -15,6 +15,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from local.aws import REGION
 from tests import deployment
 from tests.conftest import _forget_cached_clients
 from tests.least_privilege import IAM_PREFIX, Call, _calls, statement, ungranted
@@ -47,6 +48,12 @@ class Deployed:
         }
         self.answers = answers  # what the custom resources answered CloudFormation
         self.calls = calls  # each function's AWS calls while the stack was created
+
+    @property
+    def values(self) -> dict[str, str]:
+        """Every parameter's value: the dev environment's, else the template's default."""
+        defaults = {name: str(spec.get("Default")) for name, spec in self.template["Parameters"].items()}
+        return {**defaults, **self.parameters}
 
     def physical(self, logical_id: str) -> str:
         return str(self.resources[logical_id]["PhysicalResourceId"])
@@ -114,17 +121,26 @@ def _settled(
 def test_the_stack_is_created_with_every_resource(deployed: Deployed) -> None:
     assert [answer["Status"] for answer in deployed.answers] == ["SUCCESS"], deployed.answers
     assert deployed.stack["StackStatus"] == "CREATE_COMPLETE"
-    defaults = {name: str(spec.get("Default")) for name, spec in deployed.template["Parameters"].items()}
-    values = {**defaults, **deployed.parameters}
     conditions = deployed.template.get("Conditions", {})
     expected = {
         name
         for name, resource in deployed.template["Resources"].items()
-        if "Condition" not in resource or deployment.holds(resource["Condition"], conditions, values)
+        if "Condition" not in resource or deployment.holds(resource["Condition"], conditions, deployed.values)
     }
     assert expected - set(deployed.resources) == set(), "moto did not create these: shim their type"
     declared_types = {resource["Type"] for resource in deployed.template["Resources"].values()}
     assert set(SHIMS) <= declared_types, "a shim for a type the template no longer declares: remove it"
+
+
+def test_the_api_is_deployed_on_its_one_stage_with_its_throttles_and_access_logs(deployed: Deployed) -> None:
+    api = deployed.physical("WalletApi")
+    stage = boto3.client("apigateway").get_stage(restApiId=api, stageName=deployed.values["Stage"])
+    settings = stage["methodSettings"]
+    assert settings["*/*"]["throttlingRateLimit"] == float(deployed.values["ApiRateLimit"])
+    assert settings["~1authorization/POST"]["throttlingBurstLimit"] == int(deployed.values["PublicBurstLimit"])
+    assert f":log-group:{deployed.physical('ApiAccessLogGroup')}" in stage["accessLogSettings"]["destinationArn"]
+    outputs = {output["OutputKey"]: output["OutputValue"] for output in deployed.stack["Outputs"]}
+    assert outputs["ApiUrl"] == f"https://{api}.execute-api.{REGION}.amazonaws.com/{deployed.values['Stage']}"
 
 
 def test_the_bootstrap_created_the_system_organisation_and_the_administrator(deployed: Deployed) -> None:
