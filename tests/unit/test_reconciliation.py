@@ -162,3 +162,38 @@ def test_issues_past_the_reported_number_are_counted_not_listed(
     )
     report = reconciliation.run(ReconciliationRun())
     assert (len(report.issues), report.issue_count, report.clean) == (1, 3, False)
+
+
+def test_a_difference_seen_by_one_pass_only_is_not_reported(
+    world: LedgerWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A posting committing while the tables are read shows for one pass; the confirming pass clears it."""
+    from wallet.models.accounts import ReconciliationRun
+
+    serials = _fund(world)
+    key = {"pk": {"S": ledger.customer_account(serials["alice"])}, "sk": {"S": "ACCOUNT"}}
+    table = settings().accounts_table
+    client = boto3.client("dynamodb")
+    client.update_item(
+        TableName=table,
+        Key=key,
+        UpdateExpression="SET available = :moved",
+        ExpressionAttributeValues={":moved": {"N": "90.00"}},
+    )
+    passes = reconciliation._reconcile
+
+    def in_flight_then_committed(segments: int) -> tuple[Any, int]:
+        answer = passes(segments)  # the first pass sees the balance without its entry
+        client.update_item(  # ... which the second finds as the journal says
+            TableName=table,
+            Key=key,
+            UpdateExpression="SET available = :settled",
+            ExpressionAttributeValues={":settled": {"N": "100.00"}},
+        )
+        return answer
+
+    monkeypatch.setattr(reconciliation, "_reconcile", in_flight_then_committed)
+    report = reconciliation.run(ReconciliationRun())
+    assert report.clean
+    assert report.issue_count == 0
+    assert report.items_scanned == 2 * (sum(_accounts_by_issuer().values()) + 2 * 4)  # both passes read all
