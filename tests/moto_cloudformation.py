@@ -1,10 +1,11 @@
 """The one place where moto's CloudFormation is made to create what template.yaml declares.
 
-moto 5.2 has no CloudFormation model for some resource types the transformed template uses (it skips them with a
-warning, and a reference to one resolves to nothing), lacks an attribute or a property on others, and runs
-functions in Docker. Each shim below names the gap it fills. A shim only creates the resource through moto's
-own API for that service, from the properties CloudFormation hands it: none changes what the template says, and
-none is used where moto has a model of its own."""
+moto 5.2's CloudFormation has no model for some resource types the transformed template uses (it skips them with
+a warning, and a `!Ref` to one resolves to nothing); for others its model drops properties or gives no physical
+id or attribute; and it runs functions in Docker. Each shim below names the gap it fills, and creates the
+resource through moto's own API for that service from every property CloudFormation hands it (a property moto's
+service itself cannot keep is named). None changes what the template says: the stack is the transformed
+template, as it is."""
 
 import contextlib
 import importlib.util
@@ -23,7 +24,9 @@ from unittest import mock
 import boto3
 import requests
 from moto.awslambda.models import LambdaFunction
+from moto.awslambda.utils import get_backend as get_lambda_backend
 from moto.cloudformation import parsing
+from moto.dynamodb.models.table import Table as MotoTable
 
 from local.lambdas import LambdaContext
 
@@ -81,6 +84,61 @@ class Version(_Shim):
     def create(cls, name: str, properties: dict[str, Any]) -> _Shim:
         published = boto3.client("lambda").publish_version(FunctionName=properties["FunctionName"])
         return cls(published["FunctionArn"], {"Version": published["Version"]})
+
+
+class LayerVersion(_Shim):
+    """Gap: moto's AWS::Lambda::LayerVersion has no physical id: `!Ref` to it (each function's Layers) gives
+    moto's object, not the version's ARN, and moto then creates every function without its layer."""
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any]) -> _Shim:
+        arn = boto3.client("lambda").publish_layer_version(**properties)["LayerVersionArn"]
+        return cls(arn)
+
+
+class Function(LambdaFunction):
+    """Gap: moto's AWS::Lambda::Function hands Lambda only Code, Handler, Role, Runtime, Description, MemorySize,
+    Publish, Timeout, VpcConfig, Environment and ReservedConcurrentExecutions: a function lost its Layers,
+    Architectures, TracingConfig and Tags. All properties go to moto's Lambda here (which keeps no LoggingConfig
+    or SnapStart, whatever it is given)."""
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[override]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **_: Any
+    ) -> LambdaFunction:
+        properties = cloudformation_json["Properties"]
+        tags = {tag["Key"]: tag["Value"] for tag in properties.get("Tags", [])}
+        spec = {"FunctionName": resource_name, **properties, "Tags": tags}
+        return get_lambda_backend(account_id, region_name).create_function(spec)
+
+
+class Permission(_Shim):
+    """Gap: moto's AWS::Lambda::Permission has no physical id (AWS gives the statement's id)."""
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any]) -> _Shim:
+        boto3.client("lambda").add_permission(StatementId=name, **properties)
+        return cls(name)
+
+
+class Table(MotoTable):
+    """Gap: moto's AWS::DynamoDB::Table ignores PointInTimeRecoverySpecification and TimeToLiveSpecification:
+    moto's own model creates the table, and DynamoDB's API applies those two."""
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[override]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+    ) -> MotoTable:
+        table = MotoTable.create_from_cloudformation_json(
+            resource_name, cloudformation_json, account_id, region_name, **kwargs
+        )
+        properties = cloudformation_json["Properties"]
+        client = boto3.client("dynamodb")
+        if recovery := properties.get("PointInTimeRecoverySpecification"):
+            client.update_continuous_backups(TableName=table.name, PointInTimeRecoverySpecification=recovery)
+        if expiry := properties.get("TimeToLiveSpecification"):
+            client.update_time_to_live(TableName=table.name, TimeToLiveSpecification=expiry)
+        return table
 
 
 class Alias(_Shim):
@@ -244,7 +302,11 @@ class Schedule(_Shim):
         return cls(schedule_name, {"Arn": arn})
 
 
-SHIMS: dict[str, type[_Shim]] = {
+SHIMS: dict[str, type[Any]] = {
+    "AWS::Lambda::Function": Function,
+    "AWS::DynamoDB::Table": Table,
+    "AWS::Lambda::LayerVersion": LayerVersion,
+    "AWS::Lambda::Permission": Permission,
     "AWS::SecretsManager::Secret": Secret,
     "AWS::Lambda::Version": Version,
     "AWS::Lambda::Alias": Alias,

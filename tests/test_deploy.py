@@ -16,6 +16,7 @@ import pytest
 from moto import mock_aws
 
 from local.aws import REGION
+from local.template import Template
 from tests import deployment
 from tests.conftest import _forget_cached_clients
 from tests.least_privilege import IAM_PREFIX, Call, _calls, statement, ungranted
@@ -24,6 +25,7 @@ from wallet import auth, identity, identity_store
 from wallet.models.identity import OrganizationType, Role, normalise_login
 
 pytestmark = pytest.mark.xdist_group("deploy")  # one stack, created once per module
+TEMPLATE = Template()
 BUCKET = "wallet-dev-artifacts"  # `resolve_s3` makes one bucket per account; any name does here
 
 
@@ -128,8 +130,22 @@ def test_the_stack_is_created_with_every_resource(deployed: Deployed) -> None:
         if "Condition" not in resource or deployment.holds(resource["Condition"], conditions, deployed.values)
     }
     assert expected - set(deployed.resources) == set(), "moto did not create these: shim their type"
+    unnamed = {name for name, entry in deployed.resources.items() if not entry.get("PhysicalResourceId")}
+    assert unnamed == set(), "moto created these without a physical id (a `!Ref` to one resolves to nothing)"
     declared_types = {resource["Type"] for resource in deployed.template["Resources"].values()}
     assert set(SHIMS) <= declared_types, "a shim for a type the template no longer declares: remove it"
+
+
+def test_every_function_is_deployed_with_the_stacks_layer_and_its_handler(deployed: Deployed) -> None:
+    [layer] = [
+        name for name, entry in deployed.resources.items() if entry["ResourceType"] == "AWS::Lambda::LayerVersion"
+    ]
+    functions = [name for name, entry in deployed.resources.items() if entry["ResourceType"] == "AWS::Lambda::Function"]
+    assert len(functions) == len(TEMPLATE.functions())
+    for name in functions:
+        configuration = boto3.client("lambda").get_function_configuration(FunctionName=deployed.physical(name))
+        assert [layer["Arn"] for layer in configuration["Layers"]] == [deployed.physical(layer)], name
+        assert configuration["Handler"] == TEMPLATE.functions()[name].handler
 
 
 def test_the_api_is_deployed_on_its_one_stage_with_its_throttles_and_access_logs(deployed: Deployed) -> None:
