@@ -27,6 +27,7 @@ from moto.awslambda.models import LambdaFunction
 from moto.awslambda.utils import get_backend as get_lambda_backend
 from moto.cloudformation import parsing
 from moto.dynamodb.models.table import Table as MotoTable
+from moto.iam.models import Role as MotoRole
 
 from local.lambdas import LambdaContext
 
@@ -57,6 +58,28 @@ class _Shim:
     @classmethod
     def create(cls, name: str, properties: dict[str, Any]) -> "_Shim":
         raise NotImplementedError
+
+
+class Role(MotoRole):
+    """Gap: moto's AWS::IAM::Role drops ManagedPolicyArns, and hands IAM each inline policy as a dict where IAM
+    takes JSON (moto then answers GetRolePolicy with Python's repr of it). moto's model creates the role from the
+    documents as JSON; the managed policies are attached through IAM's API (mock_aws's iam config must load
+    moto's copy of AWS's managed policies)."""
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[override]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+    ) -> MotoRole:
+        properties = cloudformation_json["Properties"]
+        policies = [
+            {**policy, "PolicyDocument": json.dumps(policy["PolicyDocument"])}
+            for policy in properties.get("Policies", [])
+        ]
+        as_json = {**cloudformation_json, "Properties": {**properties, "Policies": policies}}
+        role = MotoRole.create_from_cloudformation_json(resource_name, as_json, account_id, region_name, **kwargs)
+        for arn in properties.get("ManagedPolicyArns", []):
+            boto3.client("iam").attach_role_policy(RoleName=role.name, PolicyArn=arn)
+        return role
 
 
 class Secret(_Shim):
@@ -303,6 +326,7 @@ class Schedule(_Shim):
 
 
 SHIMS: dict[str, type[Any]] = {
+    "AWS::IAM::Role": Role,
     "AWS::Lambda::Function": Function,
     "AWS::DynamoDB::Table": Table,
     "AWS::Lambda::LayerVersion": LayerVersion,

@@ -2,7 +2,6 @@
 moto's CloudFormation with the dev environment's parameters; every resource is created and the bootstrap custom
 resource runs for real, within the grants its role was deployed with."""
 
-import ast
 import json
 import os
 import time
@@ -78,7 +77,8 @@ def _record_calls(calls: dict[str, list[Call]]) -> Any:
 def deployed() -> Iterator[Deployed]:
     config = deployment.samconfig_deploy()
     region = {"AWS_DEFAULT_REGION": config["region"]}  # the translator names ARNs with it
-    with mock.patch.dict(os.environ, region), mock_aws():
+    # The roles' managed policies (AWSLambdaBasicExecutionRole...) must exist to be attached.
+    with mock.patch.dict(os.environ, region), mock_aws(config={"iam": {"load_aws_managed_policies": True}}):
         boto3.setup_default_session(region_name=config["region"])
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket=BUCKET)
@@ -186,9 +186,7 @@ def test_the_bootstraps_calls_are_granted_by_its_deployed_role(deployed: Deploye
     statements = []
     for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
         document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
-        if isinstance(document, str):
-            # moto's IAM keeps a role's inline policies from CloudFormation as Python's repr of the document
-            # (AWS answers JSON): read it back as such.
-            document = ast.literal_eval(document)
         statements += map(statement, document["Statement"])
     assert ungranted({function: set(deployed.calls[function])}, {function: statements}) == []
+    attached = iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
+    assert "AWSLambdaBasicExecutionRole" in {policy["PolicyName"] for policy in attached}  # where it logs
