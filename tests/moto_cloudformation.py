@@ -315,6 +315,24 @@ class Subscription(_Shim):
         return cls(answer["SubscriptionArn"])
 
 
+class WebAcl(_Shim):
+    """Gap: no model for AWS::WAFv2::WebACL."""
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any]) -> _Shim:
+        acl = boto3.client("wafv2").create_web_acl(**{"Name": name, **properties})["Summary"]
+        return cls(f"{acl['Name']}|{acl['Id']}|{properties['Scope']}", {"Arn": acl["ARN"], "Id": acl["Id"]})
+
+
+class WebAclAssociation(_Shim):
+    """Gap: no model for AWS::WAFv2::WebACLAssociation."""
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any]) -> _Shim:
+        boto3.client("wafv2").associate_web_acl(**properties)
+        return cls(properties["ResourceArn"])
+
+
 class Schedule(_Shim):
     """Gap: no model for AWS::Scheduler::Schedule."""
 
@@ -343,6 +361,8 @@ SHIMS: dict[str, type[Any]] = {
     "AWS::SQS::QueuePolicy": QueuePolicy,
     "AWS::SNS::Subscription": Subscription,
     "AWS::Scheduler::Schedule": Schedule,
+    "AWS::WAFv2::WebACL": WebAcl,
+    "AWS::WAFv2::WebACLAssociation": WebAclAssociation,
 }
 
 

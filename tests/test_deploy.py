@@ -73,8 +73,20 @@ def _record_calls(calls: dict[str, list[Call]]) -> Any:
     return record
 
 
-@pytest.fixture(scope="module")
-def deployed() -> Iterator[Deployed]:
+# The dev environment, and the same with every optional resource and setting turned the other way, so that every
+# resource of the template is created by one stack or the other.
+EVERY_OPTION = {
+    "WafRateLimit": "2000",
+    "AlarmEmail": "oncall@wallet.example.com",
+    "ConfigureApiGatewayAccount": "false",
+    "TablesDeletionProtection": "false",
+    "AuthReservedConcurrency": "0",
+    "SnapStart": "Enabled",
+}
+
+
+@pytest.fixture(scope="module", params=[{}, EVERY_OPTION], ids=["dev", "every-option-flipped"])
+def deployed(request: pytest.FixtureRequest) -> Iterator[Deployed]:
     config = deployment.samconfig_deploy()
     region = {"AWS_DEFAULT_REGION": config["region"]}  # the translator names ARNs with it
     # The roles' managed policies (AWSLambdaBasicExecutionRole...) must exist to be attached.
@@ -83,7 +95,7 @@ def deployed() -> Iterator[Deployed]:
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket=BUCKET)
         packaged = deployment.package(s3, BUCKET, config["s3_prefix"])
-        parameters = config["parameter_overrides"]
+        parameters = {**config["parameter_overrides"], **request.param}
         template = deployment.cloudformation(packaged, parameters)
         calls: dict[str, list[Call]] = {}
         recorder = _record_calls(calls)
@@ -130,10 +142,22 @@ def test_the_stack_is_created_with_every_resource(deployed: Deployed) -> None:
         if "Condition" not in resource or deployment.holds(resource["Condition"], conditions, deployed.values)
     }
     assert expected - set(deployed.resources) == set(), "moto did not create these: shim their type"
+    assert set(deployed.resources) - expected == set(), "created though their condition does not hold"
     unnamed = {name for name, entry in deployed.resources.items() if not entry.get("PhysicalResourceId")}
     assert unnamed == set(), "moto created these without a physical id (a `!Ref` to one resolves to nothing)"
     declared_types = {resource["Type"] for resource in deployed.template["Resources"].values()}
     assert set(SHIMS) <= declared_types, "a shim for a type the template no longer declares: remove it"
+
+
+def test_the_two_deployments_together_create_every_resource_of_the_template() -> None:
+    template = TEMPLATE.body
+    conditions = template.get("Conditions", {})
+    defaults = {name: str(spec.get("Default")) for name, spec in template["Parameters"].items()}
+    dev = {**defaults, **deployment.samconfig_deploy()["parameter_overrides"]}
+    for name, resource in template["Resources"].items():
+        if condition := resource.get("Condition"):
+            outcomes = {deployment.holds(condition, conditions, {**dev, **flipped}) for flipped in ({}, EVERY_OPTION)}
+            assert outcomes == {True, False}, f"{name} ({condition}) is created by neither or both deployments"
 
 
 def test_every_function_is_deployed_with_the_stacks_layer_and_its_handler(deployed: Deployed) -> None:
