@@ -389,11 +389,19 @@ def running_function() -> str | None:
 MOTO_RESPONSES = "https://cloudformation.{region}.amazonaws.com"  # moto answers its cfnresponse path here too
 
 
-def _run_in_process(before: Callable[[], None]) -> Callable[..., bytes]:
+def _run_in_process(before: Callable[[], None], answers: list[dict[str, Any]]) -> Callable[..., bytes]:
     """moto's LambdaFunction.invoke, running the function's handler from the code moto holds (the zip in S3),
-    with the function's own environment, in this process."""
+    with the function's own environment, in this process. A custom resource's function that raises never
+    answers: CloudFormation fails the stack after the resource's ServiceTimeout; here that is a FAILED answer."""
 
     def invoke(function: LambdaFunction, body: str, request_headers: Any, response_headers: Any) -> bytes:
+        try:
+            return run(function, body)
+        except Exception as error:
+            answers.append({"Status": "FAILED", "Reason": f"no answer: {function.function_name} raised {error!r}"})
+            raise
+
+    def run(function: LambdaFunction, body: str) -> bytes:
         event = json.loads(body or "{}")
         if "ResponseURL" in event:
             _moto_server, _, path = event["ResponseURL"].partition("/cloudformation_")
@@ -456,7 +464,7 @@ def shimmed(before_invocation: Callable[[], None]) -> Iterator[list[dict[str, An
     models = {**parsing.get_model_map(), **SHIMS}
     with (
         mock.patch.object(parsing, "get_model_map", return_value=models),
-        mock.patch.object(LambdaFunction, "invoke", _run_in_process(before_invocation)),
+        mock.patch.object(LambdaFunction, "invoke", _run_in_process(before_invocation, answers)),
     ):
         urllib.request.install_opener(urllib.request.build_opener(_MotoResponses(answers)))
         try:
