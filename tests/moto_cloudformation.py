@@ -395,14 +395,15 @@ def _run_in_process(before: Callable[[], None], answers: list[dict[str, Any]]) -
     answers: CloudFormation fails the stack after the resource's ServiceTimeout; here that is a FAILED answer."""
 
     def invoke(function: LambdaFunction, body: str, request_headers: Any, response_headers: Any) -> bytes:
+        event = json.loads(body or "{}")
         try:
-            return run(function, body)
+            return run(function, event)
         except Exception as error:
-            answers.append({"Status": "FAILED", "Reason": f"no answer: {function.function_name} raised {error!r}"})
+            reason = f"no answer: {function.function_name} raised {error!r}"
+            answers.append({"Status": "FAILED", "Reason": reason, "StackId": event.get("StackId")})
             raise
 
-    def run(function: LambdaFunction, body: str) -> bytes:
-        event = json.loads(body or "{}")
+    def run(function: LambdaFunction, event: dict[str, Any]) -> bytes:
         if "ResponseURL" in event:
             _moto_server, _, path = event["ResponseURL"].partition("/cloudformation_")
             event["ResponseURL"] = f"{MOTO_RESPONSES.format(region=function.region)}/cloudformation_{path}"

@@ -2,6 +2,7 @@
 moto's CloudFormation with the dev environment's parameters; every resource is created and the bootstrap custom
 resource runs for real, within the grants its role was deployed with."""
 
+import copy
 import json
 import os
 import time
@@ -85,8 +86,18 @@ EVERY_OPTION = {
 }
 
 
-@pytest.fixture(scope="module", params=[{}, EVERY_OPTION], ids=["dev", "every-option-flipped"])
-def deployed(request: pytest.FixtureRequest) -> Iterator[Deployed]:
+class Account:
+    """One embedded AWS account for the module: the build's artifacts in its S3, functions run in-process."""
+
+    def __init__(self, config: dict[str, Any], packaged: dict[str, Any], answers: list[dict[str, Any]]):
+        self.config = config
+        self.packaged = packaged
+        self.answers = answers  # what the custom resources answered CloudFormation
+        self.calls: dict[str, list[Call]] = {}  # each function's AWS calls, by its physical name
+
+
+@pytest.fixture(scope="module")
+def account() -> Iterator[Account]:
     config = deployment.samconfig_deploy()
     region = {"AWS_DEFAULT_REGION": config["region"]}  # the translator names ARNs with it
     # The roles' managed policies (AWSLambdaBasicExecutionRole...) must exist to be attached.
@@ -95,27 +106,35 @@ def deployed(request: pytest.FixtureRequest) -> Iterator[Deployed]:
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket=BUCKET)
         packaged = deployment.package(s3, BUCKET, config["s3_prefix"])
-        parameters = {**config["parameter_overrides"], **request.param}
-        template = deployment.cloudformation(packaged, parameters)
-        calls: dict[str, list[Call]] = {}
-        recorder = _record_calls(calls)
-        events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]
         with shimmed(before_invocation=_forget_cached_clients) as answers:
-            cloudformation = boto3.client("cloudformation")
-            events.register("provide-client-params", recorder)
-            with warnings.catch_warnings():
-                # moto warns of each type it has no model for: the first test fails on any resource not created.
-                warnings.simplefilter("ignore", UserWarning)
-                cloudformation.create_stack(
-                    StackName=config["stack_name"],
-                    TemplateBody=json.dumps(template),
-                    Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items()],
-                    Capabilities=[config["capabilities"]],
-                )
-                stack = _settled(cloudformation, config["stack_name"], answers)
-            events.unregister("provide-client-params", recorder)
-            yield Deployed(template, parameters, stack, answers, calls)
+            world = Account(config, packaged, answers)
+            recorder = _record_calls(world.calls)
+            boto3.DEFAULT_SESSION.events.register("provide-client-params", recorder)  # type: ignore[union-attr]
+            yield world
+            boto3.DEFAULT_SESSION.events.unregister("provide-client-params", recorder)  # type: ignore[union-attr]
         _forget_cached_clients()
+
+
+@pytest.fixture(scope="module", params=[{}, EVERY_OPTION], ids=["dev", "every-option-flipped"])
+def deployed(account: Account, request: pytest.FixtureRequest) -> Deployed:
+    """A stack of the packaged template (a stack name per parameter set: both live in the one account)."""
+    config = account.config
+    stack_name = config["stack_name"] if not request.param else f"{config['stack_name']}-flipped"
+    parameters = {**config["parameter_overrides"], **request.param}
+    template = deployment.cloudformation(copy.deepcopy(account.packaged), parameters)
+    cloudformation = boto3.client("cloudformation")
+    with warnings.catch_warnings():
+        # moto warns of each type it has no model for: the first test fails on any resource not created.
+        warnings.simplefilter("ignore", UserWarning)
+        stack_id = cloudformation.create_stack(
+            StackName=stack_name,
+            TemplateBody=json.dumps(template),
+            Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items()],
+            Capabilities=[config["capabilities"]],
+        )["StackId"]
+        stack = _settled(cloudformation, stack_name, account.answers)
+    answers = [answer for answer in account.answers if answer["StackId"] == stack_id]
+    return Deployed(template, parameters, stack, answers, account.calls)
 
 
 def _settled(
@@ -126,7 +145,7 @@ def _settled(
     deadline = time.monotonic() + timeout_seconds
     while True:
         [stack] = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
-        failed = any(answer.get("Status") == "FAILED" for answer in answers)
+        failed = any(answer["Status"] == "FAILED" and answer["StackId"] == stack["StackId"] for answer in answers)
         if stack["StackStatus"] != "CREATE_IN_PROGRESS" or failed or time.monotonic() > deadline:
             return dict(stack)
         time.sleep(0.05)
