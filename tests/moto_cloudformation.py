@@ -202,13 +202,28 @@ class StateMachine(_Shim):
 
 class RestApi(_Shim):
     """Gap: moto's AWS::ApiGateway::RestApi ignores `Body`, the OpenAPI document SAM writes the API as (its
-    deployment then finds no method); moto's PutRestApi reads it."""
+    deployment then finds no method). moto's PutRestApi reads the routes from it but skips the document's
+    authorizers and gateway responses: those are created through API Gateway's API, as the document says."""
 
     @classmethod
     def create(cls, name: str, properties: dict[str, Any]) -> _Shim:
         client = boto3.client("apigateway")
+        body = properties["Body"]
         api = client.create_rest_api(name=properties.get("Name", name), description=properties.get("Description", ""))
-        client.put_rest_api(restApiId=api["id"], mode="overwrite", body=json.dumps(properties["Body"]))
+        client.put_rest_api(restApiId=api["id"], mode="overwrite", body=json.dumps(body))
+        for scheme_name, scheme in body.get("components", {}).get("securitySchemes", {}).items():
+            if authorizer := scheme.get("x-amazon-apigateway-authorizer"):
+                client.create_authorizer(
+                    restApiId=api["id"],
+                    name=scheme_name,
+                    type=authorizer["type"].upper(),
+                    authorizerUri=authorizer["authorizerUri"],
+                    identitySource=f"method.request.header.{scheme['name']}",
+                    identityValidationExpression=authorizer.get("identityValidationExpression", ""),
+                    authorizerResultTtlInSeconds=int(authorizer.get("authorizerResultTtlInSeconds", 300)),
+                )
+        for kind, response in body.get("x-amazon-apigateway-gateway-responses", {}).items():
+            client.put_gateway_response(restApiId=api["id"], responseType=kind, **response)
         return cls(api["id"], {"RootResourceId": api["rootResourceId"]})
 
 

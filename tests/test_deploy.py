@@ -198,8 +198,18 @@ def test_the_api_is_deployed_on_its_one_stage_with_its_throttles_and_access_logs
     assert settings["*/*"]["throttlingRateLimit"] == float(deployed.values["ApiRateLimit"])
     assert settings["~1authorization/POST"]["throttlingBurstLimit"] == int(deployed.values["PublicBurstLimit"])
     assert f":log-group:{deployed.physical('ApiAccessLogGroup')}" in stage["accessLogSettings"]["destinationArn"]
+    [authorizer] = boto3.client("apigateway").get_authorizers(restApiId=api)["items"]
+    assert authorizer["type"] == "TOKEN"
+    assert f":function:{deployed.physical('AuthorizerFunction')}/" in authorizer["authorizerUri"]
+    responses = boto3.client("apigateway").get_gateway_responses(restApiId=api)["items"]
+    assert {"responseType": "UNAUTHORIZED", "statusCode": "401"}.items() <= _only(responses, "UNAUTHORIZED").items()
     outputs = {output["OutputKey"]: output["OutputValue"] for output in deployed.stack["Outputs"]}
     assert outputs["ApiUrl"] == f"https://{api}.execute-api.{REGION}.amazonaws.com/{deployed.values['Stage']}"
+
+
+def _only(responses: list[dict[str, Any]], kind: str) -> dict[str, Any]:
+    [response] = [response for response in responses if response["responseType"] == kind]
+    return response
 
 
 def test_the_bootstrap_created_the_system_organisation_and_the_administrator(deployed: Deployed) -> None:
