@@ -34,6 +34,7 @@ def main() -> None:
     schedules = Schedules(lambdas).start()  # the reconciliation's schedule, as EventBridge Scheduler runs it
     streams = LocalStreams(lambdas).start()  # the outbox's events reach EventBridge as on AWS
     server = LocalApi(("127.0.0.1", port), lambdas)
+    port = server.server_address[1]  # PORT=0: the one the system picked
     print(f"Wallet API on http://127.0.0.1:{port} (AWS embedded: moto, no account needed)")
     print(f"Administrator: {admin_login} / {admin_password} (WALLET_ADMIN_LOGIN, WALLET_ADMIN_PASSWORD)")
     print(f"Contract: http://127.0.0.1:{port}/openapi.json, to try it: http://127.0.0.1:{port}{DOCS_PATH}")

@@ -2,6 +2,7 @@
 
 import json
 from dataclasses import replace
+from re import Match
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -54,6 +55,12 @@ class WalletResolver(APIGatewayRestResolver):
             return super().resolve(event, context)
         finally:
             page_scope.reset(scope)
+
+    def _convert_matches_into_route_keys(self, match: Match[str]) -> dict[str, str]:
+        """The path parameters as API Gateway hands them over, URL-decoded (the route is matched on the path as
+        sent, still encoded: `%C3%A9` is one character of an id, not six)."""
+        decoded = self.current_event.path_parameters or {}
+        return {name: decoded.get(name, value) for name, value in match.groupdict().items()}
 
 
 def create_app(*, authenticated: bool = True) -> WalletResolver:

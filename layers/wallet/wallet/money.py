@@ -66,16 +66,24 @@ def _parse_percent(value: Any) -> Decimal:
     return percent
 
 
-def _documented(description: str, *, minimum_exclusive: bool, upper: dict[str, int] | None = None) -> Any:
-    """What the published contract says of a decimal: the grammar as a string, or a plain JSON number."""
+# The grammar of each figure as the published contract states it, so that a schema-valid figure is one the
+# API takes: at most 15 significant integer digits (below 1e15), at most 8 significant fractional digits
+# (trailing zeroes are free), a positive amount not all zeroes, a percentage 0..100 with 4.
+_FRACTION = r"(\.([0-9]{0,7}[1-9]0*|0+))?"
+AMOUNT_PATTERN = rf"^(0*[1-9][0-9]{{0,14}}{_FRACTION}|0+\.[0-9]{{0,7}}[1-9]0*)$"
+FEE_PATTERN = rf"^0*[0-9]{{1,15}}{_FRACTION}$"
+PERCENT_PATTERN = r"^0*(100(\.0+)?|[0-9]{1,2}(\.([0-9]{0,3}[1-9]0*|0+))?)$"
+
+
+def _documented(description: str, pattern: str, *, minimum_exclusive: bool, upper: dict[str, int] | None = None) -> Any:
+    """What the published contract says of a decimal: the grammar as a string, or a JSON number. Only whole
+    numbers are promised as JSON numbers: a fraction's digits depend on how the client's JSON library writes
+    a float (0.1 + 0.2, 1e-05), which the API reads as written and refuses when they exceed the grammar."""
     bound = {"exclusiveMinimum": 0} if minimum_exclusive else {"minimum": 0}
     bound |= upper or {"exclusiveMaximum": int(MAX_AMOUNT)}
     return WithJsonSchema(
         {
-            "anyOf": [
-                {"type": "string", "pattern": PLAIN_DECIMAL.pattern.join("^$"), "maxLength": 27},
-                {"type": "number", **bound},
-            ],
+            "anyOf": [{"type": "string", "pattern": pattern}, {"type": "integer", **bound}],
             "description": description,
         },
         mode="validation",
@@ -89,21 +97,26 @@ Amount = Annotated[
     Decimal,
     BeforeValidator(_parse_amount),
     AS_DECIMAL_STRING,
-    _documented("A positive amount, at most the currency's fractional digits", minimum_exclusive=True),
+    _documented("A positive amount, at most the currency's fractional digits", AMOUNT_PATTERN, minimum_exclusive=True),
 ]
 # A non-negative money figure a client sets (a fixed fee, a bound); its precision too waits for the currency.
 Fee = Annotated[
     Decimal,
     BeforeValidator(_parse_fee),
     AS_DECIMAL_STRING,
-    _documented("A money figure, at most the currency's fractional digits", minimum_exclusive=False),
+    _documented("A money figure, at most the currency's fractional digits", FEE_PATTERN, minimum_exclusive=False),
 ]
 # A percentage 0..100 with at most 4 decimals.
 Percent = Annotated[
     Decimal,
     BeforeValidator(_parse_percent),
     AS_DECIMAL_STRING,
-    _documented("A percentage, 0 to 100 with at most 4 decimals", minimum_exclusive=False, upper={"maximum": 100}),
+    _documented(
+        "A percentage, 0 to 100 with at most 4 decimals",
+        PERCENT_PATTERN,
+        minimum_exclusive=False,
+        upper={"maximum": 100},
+    ),
 ]
 # Any money figure in an answer.
 Money = Annotated[Decimal, AS_DECIMAL_STRING]

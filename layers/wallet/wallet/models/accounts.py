@@ -76,7 +76,8 @@ def _iso_instant(value: str) -> str:
     return value
 
 
-Instant = Annotated[str, Field(max_length=40), AfterValidator(_iso_instant)]
+# Published as a date-time (RFC 3339, which the API reads); a plain date such as 2026-01-31 is taken too.
+Instant = Annotated[str, Field(max_length=40, json_schema_extra={"format": "date-time"}), AfterValidator(_iso_instant)]
 
 
 class StatementFilter(CamelModel):

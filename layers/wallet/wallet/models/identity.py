@@ -3,13 +3,21 @@
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, WithJsonSchema
 
 from wallet.models.base import CamelModel, CaseInsensitiveEnum, Identifier, ListRequest
 
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-E164_PHONE = re.compile(r"^\+[1-9]\d{6,14}$")
+# What str.strip() removes, spelled out: `\s` means other characters in Python than in the contract's
+# (ECMA-262) regular expressions, so the rule and the published pattern say the same thing.
+WHITESPACE = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+EMAIL_FORM = rf"[^@{WHITESPACE}]+@[^@{WHITESPACE}]+\.[^@{WHITESPACE}]+"
+PHONE_FORM = r"\+[1-9][0-9]{6,14}"
+EMAIL = re.compile(f"^{EMAIL_FORM}$")
+E164_PHONE = re.compile(f"^{PHONE_FORM}$")
 PASSWORD_SPECIALS = "#$!@*&%"
+# The published contract's form of the rules below, so that a schema-valid login or password is one the API takes.
+LOGIN_PATTERN = f"^[{WHITESPACE}]*({PHONE_FORM}|{EMAIL_FORM})[{WHITESPACE}]*$"
+PASSWORD_PATTERN = f"^(?=[\\s\\S]*[A-Z])(?=[\\s\\S]*[a-z])(?=[\\s\\S]*[0-9])(?=[\\s\\S]*[{PASSWORD_SPECIALS}])"
 
 
 class Role(CaseInsensitiveEnum):
@@ -51,7 +59,7 @@ def check_password_policy(value: str) -> str:
         raise ValueError("must contain an upper-case letter")
     if not re.search(r"[a-z]", value):
         raise ValueError("must contain a lower-case letter")
-    if not re.search(r"\d", value):
+    if not re.search(r"[0-9]", value):
         raise ValueError("must contain a digit")
     if not any(char in PASSWORD_SPECIALS for char in value):
         raise ValueError(f"must contain one of {' '.join(PASSWORD_SPECIALS)}")
@@ -70,8 +78,16 @@ def public_name(name: str) -> str:
     return f"{local[:1]}***@{domain}"  # a***@example.com
 
 
-Login = Annotated[str, Field(max_length=254), AfterValidator(normalise_login)]
-NewPassword = Annotated[str, AfterValidator(check_password_policy)]
+Login = Annotated[
+    str, Field(max_length=254, json_schema_extra={"pattern": LOGIN_PATTERN}), AfterValidator(normalise_login)
+]
+NewPassword = Annotated[
+    str,
+    Field(json_schema_extra={"minLength": 8, "maxLength": 128, "pattern": PASSWORD_PATTERN}),
+    AfterValidator(check_password_policy),
+]
+# Roles a customer may register, or a limit name: the others are staff's.
+CustomerRole = Annotated[Role, WithJsonSchema({"type": "string", "enum": [role.value for role in CUSTOMER_ROLES]})]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 
@@ -85,7 +101,7 @@ class Credentials(CamelModel):
 
 class RegistrationRequest(CamelModel):
     login: Login
-    role: Role
+    role: CustomerRole
     legal_type: LegalType | None = None
     name: Name | None = None
 

@@ -2,16 +2,19 @@
 
 from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import Field, WithJsonSchema, model_validator
 
 from wallet.models.accounts import CoinSerial
 from wallet.models.base import CamelModel
 from wallet.models.catalog import CurrencyCode, OperationType
-from wallet.models.identity import Role
+from wallet.models.identity import CustomerRole, Role
 from wallet.money import Amount, Money
 
 # The operations that take money out of an account: the ones limits apply to.
 LIMITED_OPERATIONS = (OperationType.TRANSFER, OperationType.BANK_WITHDRAWAL, OperationType.CARD_WITHDRAWAL)
+LimitedOperation = Annotated[
+    OperationType, WithJsonSchema({"type": "string", "enum": [operation.value for operation in LIMITED_OPERATIONS]})
+]
 Count = Annotated[int, Field(ge=1, le=1_000_000)]
 
 
@@ -27,9 +30,9 @@ class WindowLimit(CamelModel):
 
 
 class LimitRule(CamelModel):
-    operation_type: OperationType
+    operation_type: LimitedOperation
     currency_code: CurrencyCode
-    role: Role | None = None
+    role: CustomerRole | None = None
     coin_serial: CoinSerial | None = None
     per_operation: Amount | None = None
     daily: WindowLimit | None = None

@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from pydantic import Field, SerializerFunctionWrapHandler, model_serializer, model_validator
+from pydantic import ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from wallet.models.accounts import CoinSerial, OwnerRef
 from wallet.models.base import CamelModel, CaseInsensitiveEnum, Identifier, ListRequest
@@ -46,6 +46,15 @@ class PaymentToolType(CaseInsensitiveEnum):
 
 
 class Destination(CamelModel):
+    # The contract states the one-of, which the validator below enforces (a null counts as not given).
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"required": [name], "properties": {name: {"type": "string"}}} for name in ("coinSerial", "smartCardId")
+            ]
+        }
+    )
+
     coin_serial: CoinSerial | None = None
     smart_card_id: Identifier | None = None
 

@@ -2,11 +2,17 @@
 
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, WithJsonSchema
 
 from wallet.models.base import CamelModel, CaseInsensitiveEnum, ListRequest
+from wallet.models.events import EventType
 
-EventName = Annotated[str, Field(min_length=1, max_length=64)]
+# An event type, or "*" for all of them (checked by the subscription, which names the unknown ones).
+EventName = Annotated[
+    str,
+    Field(min_length=1, max_length=64),
+    WithJsonSchema({"type": "string", "enum": ["*", *(event_type.value for event_type in EventType)]}),
+]
 
 
 class DeliveryStatus(CaseInsensitiveEnum):
