@@ -1,12 +1,20 @@
 """The published contract: one OpenAPI 3.1 document, the same as the code describes, served by the API."""
 
 import json
+import re
+from typing import Any
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openapi_spec_validator import validate
+from pydantic import TypeAdapter, ValidationError
 
 from local.openapi import DOCUMENT, PUBLIC, document
 from local.template import Template
 from tests.conftest import Api
+from wallet.models.identity import Login, NewPassword
+from wallet.money import Amount, Fee, Percent
 
 COMMITTED = json.loads(DOCUMENT.read_text())
 
@@ -36,7 +44,44 @@ def test_it_has_every_route_with_security_errors_and_examples() -> None:
 
 def test_amounts_are_published_with_the_grammar_the_server_enforces() -> None:
     amount = COMMITTED["components"]["schemas"]["TransferRequest"]["properties"]["amount"]
-    assert {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?$", "maxLength": 27} in amount["anyOf"]
+    (grammar,) = [branch["pattern"] for branch in amount["anyOf"] if branch["type"] == "string"]
+    for text in ("10.50", "0.01", "007", "10.500000000", "999999999999999.99999999"):
+        assert re.search(grammar, text), text
+    for text in ("0", "0.00", "1.", ".5", "1e1", "+5", " 5", "1_000", "0.000000001", "1000000000000000"):
+        assert not re.search(grammar, text), text
+
+
+def _published_pattern(field_type: Any) -> str:
+    schema = TypeAdapter(field_type).json_schema()
+    branches = schema.get("anyOf", [schema])
+    (pattern,) = [branch["pattern"] for branch in branches if branch.get("type") == "string"]
+    return str(pattern)
+
+
+def _accepts(field_type: Any, text: str) -> bool:
+    try:
+        TypeAdapter(field_type).validate_python(text)
+    except ValidationError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("field_type", [Amount, Fee, Percent, Login, NewPassword], ids=str)
+@settings(max_examples=400, derandomize=True, deadline=None)
+@given(
+    st.one_of(
+        st.from_regex(r"^[0-9]{0,17}(\.[0-9]{0,10})?$", fullmatch=True),
+        st.from_regex(r"^\s?[a-zA-Z0-9#@.+%]{0,12}\s?$", fullmatch=True),
+        st.text(max_size=12),
+    )
+)
+def test_the_published_patterns_take_exactly_what_the_server_takes(field_type: Any, text: str) -> None:
+    """A schema-valid value is one the API takes and a schema-invalid one is refused, so a client (or a fuzzer)
+    can trust the document. Lengths are published beside the patterns."""
+    schema = TypeAdapter(field_type).json_schema()
+    within_lengths = schema.get("minLength", 0) <= len(text) <= schema.get("maxLength", 10**6)
+    published = bool(re.search(_published_pattern(field_type), text)) and within_lengths
+    assert published == _accepts(field_type, text)
 
 
 def test_the_api_serves_it_and_the_docs_page(api: Api) -> None:

@@ -79,7 +79,7 @@ def tokens(served: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("caller", ["customer", "administrator"])
-def test_the_api_keeps_its_published_contract(served: str, tokens: dict[str, str], caller: str) -> None:
+def test_the_api_keeps_its_published_contract(served: str, tokens: dict[str, str], caller: str, tmp_path: Path) -> None:
     run = subprocess.run(
         [
             str(SCHEMATHESIS),
@@ -96,7 +96,7 @@ def test_the_api_keeps_its_published_contract(served: str, tokens: dict[str, str
             "--output-sanitize=false",
             "--no-color",
         ],
-        cwd=ROOT,
+        cwd=tmp_path,  # where schemathesis keeps its cache
         env={**os.environ, "SCHEMATHESIS_HOOKS": "tests.fuzz.hooks", "PYTHONPATH": str(ROOT)},
         capture_output=True,
         text=True,

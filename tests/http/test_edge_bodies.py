@@ -94,6 +94,9 @@ def test_path_parameters_are_decoded_before_validation(api: Api, admin_token: st
     # 90 characters encoded, 30 decoded: within the id's 64, so merely unknown (404), not refused (400).
     answer = api.get("/requests/" + "%41" * 30, admin_token)
     _error(answer, 404, "NOT_FOUND")
+    # requests sends %41 as A: "é" stays encoded on the wire (180 characters), 30 characters once decoded.
+    answer = api.get("/requests/" + "%C3%A9" * 30, admin_token)
+    _error(answer, 404, "NOT_FOUND")
 
 
 def test_64_clients_connecting_at_once_are_all_answered(api: Api) -> None:
