@@ -66,7 +66,9 @@ def _accepts(field_type: Any, text: str) -> bool:
     return True
 
 
-@pytest.mark.parametrize("field_type", [Amount, Fee, Percent, Login, NewPassword], ids=str)
+@pytest.mark.parametrize(
+    "field_type", [Amount, Fee, Percent, Login, NewPassword], ids=["amount", "fee", "percent", "login", "password"]
+)
 @settings(max_examples=400, derandomize=True, deadline=None)
 @given(
     st.one_of(
