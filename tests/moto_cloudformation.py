@@ -12,6 +12,7 @@ import importlib.util
 import io
 import json
 import os
+import sys
 import tempfile
 import threading
 import urllib.request
@@ -405,9 +406,10 @@ MOTO_RESPONSES = "https://cloudformation.{region}.amazonaws.com"  # moto answers
 
 
 def _run_in_process(before: Callable[[], None], answers: list[dict[str, Any]]) -> Callable[..., bytes]:
-    """moto's LambdaFunction.invoke, running the function's handler from the code moto holds (the zip in S3),
-    with the function's own environment, in this process. A custom resource's function that raises never
-    answers: CloudFormation fails the stack after the resource's ServiceTimeout; here that is a FAILED answer."""
+    """moto's LambdaFunction.invoke, running the function's handler from the code moto holds (the function's zip
+    and its layers' zips, from S3), with the function's own environment, in this process. A custom resource's
+    function that raises never answers: CloudFormation fails the stack after the resource's ServiceTimeout; here
+    that is a FAILED answer."""
 
     def invoke(function: LambdaFunction, body: str, request_headers: Any, response_headers: Any) -> bytes:
         event = json.loads(body or "{}")
@@ -423,10 +425,16 @@ def _run_in_process(before: Callable[[], None], answers: list[dict[str, Any]]) -
             _moto_server, _, path = event["ResponseURL"].partition("/cloudformation_")
             event["ResponseURL"] = f"{MOTO_RESPONSES.format(region=function.region)}/cloudformation_{path}"
         module_file, _, attribute = function.handler.rpartition(".")
-        with tempfile.TemporaryDirectory() as code, mock.patch.dict(os.environ, _environment(function)):
-            zipfile.ZipFile(io.BytesIO(function.code_bytes)).extractall(code)
+        backend = get_lambda_backend(function.account_id, function.region)
+        layers = [backend.layers_versions_by_arn(layer["Arn"]).code_bytes for layer in function.layers]  # type: ignore[union-attr]
+        with (
+            tempfile.TemporaryDirectory() as root,
+            mock.patch.dict(os.environ, _environment(function)),
+            _imported_from([_unzipped(code, Path(root) / f"layer{n}") for n, code in enumerate(layers)]),
+        ):
+            code = _unzipped(function.code_bytes, Path(root) / "function")
             spec = importlib.util.spec_from_file_location(
-                f"deployed_{function.function_name}", Path(code) / f"{module_file}.py"
+                f"deployed_{function.function_name}", code / f"{module_file}.py"
             )
             assert spec
             assert spec.loader
@@ -441,6 +449,39 @@ def _run_in_process(before: Callable[[], None], answers: list[dict[str, Any]]) -
         return json.dumps(result).encode()
 
     return invoke
+
+
+def _unzipped(code: bytes, directory: Path) -> Path:
+    zipfile.ZipFile(io.BytesIO(code)).extractall(directory)
+    return directory
+
+
+@contextlib.contextmanager
+def _imported_from(layers: list[Path]) -> Iterator[None]:
+    """The layers' packages imported from the layers' own code, as Lambda puts them on the path, for the time of
+    one invocation: the test process's copies (from the source tree) are set aside, then put back. The packaged
+    layer is its source directory zipped (sam build would add its libraries under python/: those come from the
+    test environment, which tests/test_layer_lock.py holds to the layer's lock)."""
+    packages = {path.name.removesuffix(".py") for layer in layers for path in layer.iterdir() if _importable(path)}
+
+    def ours(name: str) -> bool:
+        return name.partition(".")[0] in packages
+
+    set_aside = {name: module for name, module in sys.modules.items() if ours(name)}
+    for name in set_aside:
+        del sys.modules[name]
+    sys.path[:0] = [str(layer) for layer in layers]
+    try:
+        yield
+    finally:
+        del sys.path[: len(layers)]
+        for name in [name for name in sys.modules if ours(name)]:
+            del sys.modules[name]
+        sys.modules.update(set_aside)
+
+
+def _importable(path: Path) -> bool:
+    return (path / "__init__.py").is_file() or path.suffix == ".py"
 
 
 def _environment(function: LambdaFunction) -> dict[str, str]:
