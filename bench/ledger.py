@@ -19,7 +19,7 @@ from botocore.awsrequest import AWSResponse
 from local.aws import EmbeddedAws
 from local.template import Template
 from tests.unit.dynamodb_harness import Interleaving, seeded
-from wallet import accounts, auth, aws, catalog, clock, config, identity_store, ledger
+from wallet import accounts, audit, auth, aws, catalog, clock, config, identity_store, ledger
 from wallet.auth import Caller
 from wallet.ledger import Leg, Posting, SystemAccount
 from wallet.models.accounts import NewCoin
@@ -76,7 +76,7 @@ class Issuer:
     @classmethod
     def create(cls) -> "Issuer":
         catalog.add_currency(NewCurrency(code=CURRENCY, name="Euro", fractional_digits=2), STAFF)
-        return cls(catalog.add_issuer(NewIssuer(currency_code=CURRENCY, name=f"Issuer {CURRENCY}")).id)
+        return cls(catalog.add_issuer(NewIssuer(currency_code=CURRENCY, name=f"Issuer {CURRENCY}"), STAFF).id)
 
     def open_account(self, owner: str) -> str:
         return accounts.open_coin(customer(owner), NewCoin(issuer_id=self.id)).coin_serial
@@ -116,7 +116,9 @@ def token_for(caller: Caller) -> str:
         organization_id=caller.organization_id,
         created_at=clock.iso(clock.now()),
     )
-    identity_store.create_user(user, password_hash="bench: no password")
+    identity_store.create_user(
+        user, password_hash="bench: no password", recorded=audit.by(STAFF, "USER_CREATED", user.id)
+    )
     return auth.issue_token(caller).token
 
 

@@ -6,7 +6,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wallet import identity, passwords
-from wallet.api import create_app
+from wallet.api import create_app, source_ip
 from wallet.contract import published_document
 from wallet.models.identity import (
     Acknowledged,
@@ -38,7 +38,7 @@ def register(request: RegistrationRequest) -> dict[str, str]:
 
 @app.post("/registration/confirm", status_code=201, summary="Confirm self-registration with the code and a password")
 def confirm_registration(confirmation: RegistrationConfirmation) -> dict[str, Registered]:
-    return {"members": identity.confirm_registration(confirmation)}
+    return {"members": identity.confirm_registration(confirmation, source_ip(app))}
 
 
 @app.post("/password/recovery", status_code=202, summary="Ask for a code to choose a new password")
@@ -49,7 +49,7 @@ def recover_password(request: RecoveryRequest) -> Acknowledged:
 
 @app.post("/password/recovery/confirm", summary="Choose a new password with the code; earlier tokens stop working")
 def confirm_recovery(confirmation: RecoveryConfirmation) -> Acknowledged:
-    passwords.confirm_recovery(confirmation.login, confirmation.otp, confirmation.new_password)
+    passwords.confirm_recovery(confirmation.login, confirmation.otp, confirmation.new_password, source_ip(app))
     return Acknowledged(status="PASSWORD_CHANGED")
 
 

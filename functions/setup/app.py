@@ -42,7 +42,7 @@ def list_currencies(page_size: PageSizeQuery = 20, page_token: PageTokenQuery = 
 @app.post("/issuers", status_code=201, summary="Create an issuer, with its emission, commission and transit accounts")
 def create_issuer(new: NewIssuer) -> Issuer:
     caller(app).require(Role.ADMINISTRATOR)
-    return catalog.add_issuer(new)
+    return catalog.add_issuer(new, caller(app))
 
 
 @app.get("/issuers", summary="List issuers")
@@ -75,7 +75,7 @@ def list_commissions(page_size: PageSizeQuery = 20, page_token: PageTokenQuery =
 @app.post("/limits", status_code=201, summary="Set a limit rule for a role or an account (administrator)")
 def set_limit(rule: LimitRule) -> LimitRule:
     caller(app).require(Role.ADMINISTRATOR)
-    return limits.set_rule(rule)
+    return limits.set_rule(rule, caller(app))
 
 
 @app.get("/limits", summary="List limit rules (staff)")

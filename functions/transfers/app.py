@@ -130,7 +130,7 @@ def template_from_operation(
 @app.post("/smart-cards", status_code=201, summary="Issue a smart card for an account (administrator)")
 def issue_card(new: NewSmartCard) -> SmartCard:
     caller(app).require(Role.ADMINISTRATOR)
-    return transfers.issue_card(new)
+    return transfers.issue_card(new, caller(app))
 
 
 @app.get("/smart-cards/my", summary="The caller's smart cards")

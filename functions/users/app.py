@@ -36,7 +36,7 @@ def list_organizations(request: OrganizationListRequest = OrganizationListReques
 @app.post("/api/v1/users", status_code=201, summary="Create a service user or a customer with its organisation")
 def create_user(new_user: NewUser) -> UserCreated:
     caller(app).require(Role.ADMINISTRATOR)
-    return UserCreated(user=identity.create_user(new_user))
+    return UserCreated(user=identity.create_user(new_user, caller(app)))
 
 
 @app.post("/users/view", summary="List users, filtered by role, organisation or login")
@@ -59,13 +59,13 @@ def change_password(change: PasswordChange) -> Acknowledged:
 @app.post("/api/v1/users/<userId>/disable", summary="Disable a user: no log-in, existing tokens refused (admin)")
 def disable_user(user_id: UserId) -> User:
     caller(app).require(Role.ADMINISTRATOR)
-    return passwords.set_disabled(user_id, disabled=True)
+    return passwords.set_disabled(caller(app), user_id, disabled=True)
 
 
 @app.post("/api/v1/users/<userId>/enable", summary="Enable a disabled user again (admin)")
 def enable_user(user_id: UserId) -> User:
     caller(app).require(Role.ADMINISTRATOR)
-    return passwords.set_disabled(user_id, disabled=False)
+    return passwords.set_disabled(caller(app), user_id, disabled=False)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

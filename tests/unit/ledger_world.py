@@ -83,5 +83,5 @@ def build_world() -> LedgerWorld:
     issuers = {}
     for code, digits in (("EUR", 2), ("JPY", 0)):
         catalog.add_currency(NewCurrency(code=code, name=code, fractional_digits=digits), STAFF)
-        issuers[code] = catalog.add_issuer(NewIssuer(currency_code=code, name=f"Issuer {code}"))
+        issuers[code] = catalog.add_issuer(NewIssuer(currency_code=code, name=f"Issuer {code}"), STAFF)
     return LedgerWorld(issuers)

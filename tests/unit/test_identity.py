@@ -22,6 +22,8 @@ from wallet.models.identity import (
     UserListRequest,
 )
 
+ADMIN = Caller("x", ADMIN_LOGIN, identity.SYSTEM_ORGANIZATION_ID, OrganizationType.SYSTEM, Role.ADMINISTRATOR)
+
 
 @pytest.fixture
 def later(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
@@ -149,21 +151,21 @@ def _service_user(organization_id: str | None) -> NewUser:
 
 def test_service_users_belong_to_a_system_organization(lambdas: LocalLambdas) -> None:
     with pytest.raises(InvalidInput):
-        identity.create_user(_service_user(None))
+        identity.create_user(_service_user(None), ADMIN)
     with pytest.raises(NotFound):
-        identity.create_user(_service_user("no-such-org"))
+        identity.create_user(_service_user("no-such-org"), ADMIN)
     customer = identity.create_user(
-        NewUser(login="ivy@example.com", password="Ivy#2026x", role=Role.INDIVIDUAL, name="Ivy")
+        NewUser(login="ivy@example.com", password="Ivy#2026x", role=Role.INDIVIDUAL, name="Ivy"), ADMIN
     )
     with pytest.raises(BusinessRuleViolation):
-        identity.create_user(_service_user(customer.members[0].organization.id))
-    created = identity.create_user(_service_user(identity.SYSTEM_ORGANIZATION_ID))
+        identity.create_user(_service_user(customer.members[0].organization.id), ADMIN)
+    created = identity.create_user(_service_user(identity.SYSTEM_ORGANIZATION_ID), ADMIN)
     assert created.members[0].organization.type is OrganizationType.SYSTEM
 
 
 def test_a_login_is_taken_once(lambdas: LocalLambdas) -> None:
     with pytest.raises(Conflict):
-        identity.create_user(NewUser(login=ADMIN_LOGIN, password="Other#2026", role=Role.INDIVIDUAL))
+        identity.create_user(NewUser(login=ADMIN_LOGIN, password="Other#2026", role=Role.INDIVIDUAL), ADMIN)
 
 
 def test_bootstrap_twice_changes_nothing(lambdas: LocalLambdas) -> None:
@@ -171,7 +173,7 @@ def test_bootstrap_twice_changes_nothing(lambdas: LocalLambdas) -> None:
     page = identity.list_users(UserListRequest.model_validate({"filter": {"role": "administrator"}}))
     assert [user.login for user in page.records] == [ADMIN_LOGIN]
     organizations = identity.list_organizations(
-        Caller("x", ADMIN_LOGIN, identity.SYSTEM_ORGANIZATION_ID, OrganizationType.SYSTEM, Role.ADMINISTRATOR),
+        ADMIN,
         OrganizationListRequest(),
     )
     assert [organization.type for organization in organizations.records] == [OrganizationType.SYSTEM]
@@ -179,8 +181,8 @@ def test_bootstrap_twice_changes_nothing(lambdas: LocalLambdas) -> None:
 
 
 def test_users_are_found_by_login_role_and_organization(lambdas: LocalLambdas) -> None:
-    ivy = identity.create_user(NewUser(login="ivy@example.com", password="Ivy#2026x", role=Role.INDIVIDUAL))
-    jon = identity.create_user(NewUser(login="jon@example.com", password="Jon#2026x", role=Role.INDIVIDUAL))
+    ivy = identity.create_user(NewUser(login="ivy@example.com", password="Ivy#2026x", role=Role.INDIVIDUAL), ADMIN)
+    jon = identity.create_user(NewUser(login="jon@example.com", password="Jon#2026x", role=Role.INDIVIDUAL), ADMIN)
 
     def logins(**wanted: object) -> list[str]:
         page = identity.list_users(UserListRequest.model_validate({"filter": wanted}))

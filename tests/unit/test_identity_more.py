@@ -12,15 +12,18 @@ from local.lambdas import LocalLambdas
 from tests.conftest import ADMIN_LOGIN, ADMIN_PASSWORD
 from tests.unit.dynamodb_harness import Interleaving, seeded
 from wallet import auth, identity, identity_store, passwords
-from wallet.auth import caller_from_authorization_header
+from wallet.auth import Caller, caller_from_authorization_header
 from wallet.errors import InvalidInput, TooManyAttempts, Unauthenticated
 from wallet.models.identity import (
     NewUser,
     OrganizationType,
     RegistrationConfirmation,
     RegistrationRequest,
+    Role,
     public_name,
 )
+
+ADMIN = Caller("admin", ADMIN_LOGIN, identity.SYSTEM_ORGANIZATION_ID, OrganizationType.SYSTEM, Role.ADMINISTRATOR)
 
 
 def _code_in(outbox: Any, login: str, message: int = -1) -> str:
@@ -34,7 +37,7 @@ def _token(login: str, password: str) -> str:
 
 
 def _customer(login: str = "cara@example.com", password: str = "Cara#2026") -> str:
-    identity.create_user(NewUser.model_validate({"login": login, "password": password, "role": "individual"}))
+    identity.create_user(NewUser.model_validate({"login": login, "password": password, "role": "individual"}), ADMIN)
     return _token(login, password)
 
 
@@ -163,7 +166,7 @@ def test_a_password_change_needs_the_current_one_and_ends_earlier_tokens(lambdas
 
 def test_a_disabled_user_cannot_log_in_and_their_tokens_are_refused(lambdas: LocalLambdas) -> None:
     caller = caller_from_authorization_header(f"Bearer {_customer()}")
-    assert passwords.set_disabled(caller.user_id, disabled=True).disabled
+    assert passwords.set_disabled(ADMIN, caller.user_id, disabled=True).disabled
     with pytest.raises(Unauthenticated) as refused:
         identity.log_in("cara@example.com", "Cara#2026")
     with pytest.raises(Unauthenticated) as wrong:
@@ -171,7 +174,7 @@ def test_a_disabled_user_cannot_log_in_and_their_tokens_are_refused(lambdas: Loc
     assert refused.value.body() == wrong.value.body()
     with pytest.raises(Unauthenticated):
         auth.require_current_token(caller)
-    assert not passwords.set_disabled(caller.user_id, disabled=False).disabled
+    assert not passwords.set_disabled(ADMIN, caller.user_id, disabled=False).disabled
     auth.require_current_token(caller_from_authorization_header(f"Bearer {_token('cara@example.com', 'Cara#2026')}"))
     with pytest.raises(Unauthenticated):  # a token from before the disabling stays ended
         auth.require_current_token(caller)

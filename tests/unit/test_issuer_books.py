@@ -24,7 +24,7 @@ def _transit(issuer_id: str) -> Decimal:
 
 def test_each_issuers_books_sum_to_zero_across_a_transfer_and_its_refund(world: LedgerWorld) -> None:
     first = world.issuers["EUR"]
-    second = catalog.add_issuer(NewIssuer(currency_code="EUR", name="Second EUR issuer"))
+    second = catalog.add_issuer(NewIssuer(currency_code="EUR", name="Second EUR issuer"), STAFF)
     catalog.set_commission_rule(
         CommissionRule(operation_type=OperationType.TRANSFER, issuer_id=first.id, percent=Decimal(2), fixed=Decimal(0)),
         STAFF,
@@ -56,7 +56,7 @@ def test_each_issuers_books_sum_to_zero_across_a_transfer_and_its_refund(world: 
 
 def test_reconciliation_names_an_issuer_whose_books_do_not_sum_to_zero(world: LedgerWorld) -> None:
     """Money moved between two issuers' accounts with no transit legs: each currency still sums to zero."""
-    second = catalog.add_issuer(NewIssuer(currency_code="EUR", name="Second EUR issuer"))
+    second = catalog.add_issuer(NewIssuer(currency_code="EUR", name="Second EUR issuer"), STAFF)
     alice = world.open_account("alice")
     world.credit(alice, "10.00")
     carol = accounts.open_coin(world.customer("carol"), NewCoin(issuer_id=second.id)).coin_serial

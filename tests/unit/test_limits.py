@@ -7,7 +7,7 @@ import pytest
 
 from local.aws import EmbeddedAws
 from tests.unit.dynamodb_harness import Interleaving, seeded
-from tests.unit.ledger_world import LedgerWorld, build_world
+from tests.unit.ledger_world import STAFF, LedgerWorld, build_world
 from wallet import limits, reconciliation, transfers
 from wallet.errors import Conflict
 from wallet.models.catalog import OperationType
@@ -30,7 +30,8 @@ def test_ten_racing_transfers_of_twenty_under_a_daily_hundred_exactly_five_succe
             currency_code="EUR",
             role=Role.INDIVIDUAL,
             daily=WindowLimit(amount=Decimal(100)),
-        )
+        ),
+        STAFF,
     )
     alice, bob = world.open_account("alice"), world.open_account("bob")
     world.credit(alice, "1000.00")

@@ -67,7 +67,7 @@ class MoneyLifecycle(RuleBasedStateMachine):
     def open_accounts(self) -> None:
         self.world = build_world()
         first = self.world.issuers["EUR"]
-        second = catalog.add_issuer(NewIssuer(currency_code="EUR", name="Second EUR issuer"))
+        second = catalog.add_issuer(NewIssuer(currency_code="EUR", name="Second EUR issuer"), STAFF)
         rule = CommissionRule(
             operation_type=OperationType.TRANSFER, issuer_id=first.id, percent=Decimal(1), fixed=Decimal("0.10")
         )
@@ -80,7 +80,7 @@ class MoneyLifecycle(RuleBasedStateMachine):
             per_operation=PER_OPERATION,
             daily=window,
         )
-        limits.set_rule(limit)
+        limits.set_rule(limit, STAFF)
         self.bank = catalog.add_bank(
             NewBank(name="Bank", bic="DEUTDEFF", swift="DEUTDEFFXXX", country="DE"), STAFF
         ).bank_id

@@ -46,6 +46,31 @@ def bus(embedded_aws: EmbeddedAws) -> Iterator[Callable[[str, Hook], None]]:
         events.unregister(event_name, hook)
 
 
+TRANSFER = "transfer.completed"
+
+
+def _refusing(bus: Callable[[str, Hook], None], times: int, pick: Callable[[list[str]], int | None]) -> dict[str, int]:
+    """The bus refuses, `times` times, the entry `pick` chooses among a call's entries (by their types)."""
+    left = {"left": times}
+
+    def choose(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        chosen = pick([entry["DetailType"] for entry in params["Entries"]]) if left["left"] else None
+        if chosen is not None:
+            context["refuse"] = chosen
+            left["left"] -= 1
+
+    def answer(context: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+        if "refuse" not in context:
+            return None
+        results: list[dict[str, str]] = [{"EventId": f"fake-{n}"} for n in range(len(context["put_events_entries"]))]
+        results[context["refuse"]] = {"ErrorCode": "ThrottlingException", "ErrorMessage": "slow down"}
+        return AWSResponse("", 200, {}, None), {"FailedEntryCount": 1, "Entries": results}
+
+    bus("provide-client-params.events.PutEvents", choose)
+    bus("before-call.events.PutEvents", answer)
+    return left
+
+
 def _funded_pair(world: LedgerWorld, owner: str) -> tuple[str, str]:
     source = world.open_account(owner)
     world.credit(source, "100")
@@ -149,22 +174,7 @@ def test_entries_the_bus_refuses_are_sent_again_without_resending_the_others(
     world: LedgerWorld, streams: LocalStreams, embedded_aws: EmbeddedAws, bus: Callable[[str, Hook], None]
 ) -> None:
     _transfers(world, 12)
-    refusals = {"left": 2}
-
-    def refuse_the_third(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-        context["refuse"] = refusals["left"] > 0 and len(params["Entries"]) > 3
-        refusals["left"] -= int(context["refuse"])
-
-    def answer(context: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
-        if not context.get("refuse"):
-            return None
-        entries = context["put_events_entries"]
-        results = [{"EventId": f"fake-{index}"} for index in range(len(entries))]
-        results[2] = {"ErrorCode": "ThrottlingException", "ErrorMessage": "slow down"}
-        return AWSResponse("", 200, {}, None), {"FailedEntryCount": 1, "Entries": results}
-
-    bus("provide-client-params.events.PutEvents", refuse_the_third)
-    bus("before-call.events.PutEvents", answer)
+    refusals = _refusing(bus, 2, lambda types: 2 if len(types) > 3 else None)
     for _ in range(4):
         streams.drain()
     assert refusals["left"] == 0
@@ -234,7 +244,7 @@ def test_every_event_type_has_a_json_schema() -> None:
     assert sorted(schemas) == sorted(event_type.value for event_type in EventType)
     transfer = schemas["transfer.completed"]
     assert transfer["properties"]["type"]["const"] == "transfer.completed"
-    assert set(transfer["required"]) == {"id", "type", "occurredAt", "data"}
+    assert set(transfer["required"]) == {"id", "type", "occurredAt", "sequences", "data"}
 
 
 def test_a_refund_and_each_change_of_an_accounts_status_commit_their_event(world: LedgerWorld) -> None:
@@ -257,3 +267,33 @@ def test_a_refund_and_each_change_of_an_accounts_status_commit_their_event(world
     assert "requestFingerprint" not in refunded
     assert [data["status"] for data in written["coin.frozen"]] == ["FROZEN", "FROZEN"]
     assert [data["coinSerial"] for data in written["coin.unfrozen"]] == [destination]
+
+
+def test_an_accounts_events_carry_its_sequence_and_reach_the_bus_in_its_commit_order(
+    world: LedgerWorld, streams: LocalStreams, embedded_aws: EmbeddedAws, bus: Callable[[str, Hook], None]
+) -> None:
+    """Transfers A->B and C->B interleave: B's events are streamed under their sources, yet each carries B's
+    version after it, consecutive from the account's opening, and the bus gets them in B's commit order even
+    when it refuses one (no later event of B goes out in the same call as an earlier one)."""
+    a, c = world.open_account("a"), world.open_account("c")
+    b = world.open_account("b")
+    for source in (a, c):
+        world.credit(source, "100")
+    committed = [
+        _transfer_as(world, owner, source, b, "1.00", f"{owner}-{turn}")
+        for turn in range(3)
+        for owner, source in (("a", a), ("c", c))
+    ]
+    refused = _refusing(bus, 1, lambda types: types.index(TRANSFER) if TRANSFER in types else None)
+    for _ in range(3):
+        streams.drain()
+    assert refused["left"] == 0
+    of_b = [event for event in _published(embedded_aws) if b in event["sequences"]]
+    assert [event["type"] for event in of_b] == ["coin.opened"] + ["transfer.completed"] * 6
+    assert [event["data"].get("businessProcessId") for event in of_b[1:]] == committed
+    assert [event["sequences"][b] for event in of_b] == list(range(7))
+    assert {event["sequences"][a] for event in of_b if event["data"].get("sourceCoinSerial") == a} == {2, 3, 4}
+    [account] = [
+        item for item in dynamodb().scan(TableName=settings().accounts_table)["Items"] if item.get("coinSerial") == b
+    ]
+    assert account["version"] == 6

@@ -62,6 +62,7 @@ def _change(caller: Caller, coin_serial: str, expected: AccountStatus, new: Acco
             changed.model_dump(mode="json", by_alias=True),
             ordering_key=coin_serial,
             organization_ids=[state.item["organizationId"]],
+            sequences={coin_serial: state.version + 1},
         )
         entry = audit.by(caller, EVENTS[new].name, coin_serial)
         try:

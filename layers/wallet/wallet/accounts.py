@@ -3,7 +3,7 @@
 import secrets
 from decimal import Decimal
 
-from wallet import catalog, clock, events, identity_store, ledger, ledger_store
+from wallet import audit, catalog, clock, events, identity_store, ledger, ledger_store
 from wallet.auth import Caller
 from wallet.dynamo import Item
 from wallet.errors import NotFound
@@ -59,8 +59,9 @@ def open_coin(caller: Caller, new: NewCoin) -> Coin:
         coin.model_dump(mode="json", by_alias=True),
         ordering_key=serial,
         organization_ids=[caller.organization_id],
+        sequences={serial: 0},
     )
-    ledger_store.put_account_if_absent(item, opened)
+    ledger_store.put_account_if_absent(item, opened, audit.by(caller, "COIN_OPENED", serial, {"issuerId": issuer.id}))
     return coin
 
 

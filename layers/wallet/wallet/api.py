@@ -38,8 +38,7 @@ class WalletResolver(APIGatewayRestResolver):
                 who = caller_from_authorization_header(headers.get("authorization"))
                 if event.get("httpMethod") != "GET":  # a call that may change something: revoked tokens end now
                     require_current_token(who)
-                source_ip = ((event.get("requestContext") or {}).get("identity") or {}).get("sourceIp")
-                self.append_context(caller=replace(who, source_ip=source_ip))
+                self.append_context(caller=replace(who, source_ip=_source_ip(event)))
                 caller_id = who.user_id
             event, body = checked_event(event)
         except WalletError as error:
@@ -93,6 +92,15 @@ def create_app(*, authenticated: bool = True) -> WalletResolver:
 
 def caller(app: APIGatewayRestResolver) -> Caller:
     return app.context["caller"]  # type: ignore[no-any-return]
+
+
+def source_ip(app: APIGatewayRestResolver) -> str | None:
+    """Where a public route's request came from (API Gateway's view), for the audit trail."""
+    return _source_ip(app.current_event.raw_event)
+
+
+def _source_ip(event: dict[str, Any]) -> str | None:
+    return ((event.get("requestContext") or {}).get("identity") or {}).get("sourceIp")
 
 
 def _field_name(location: tuple[Any, ...]) -> str:

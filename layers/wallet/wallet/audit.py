@@ -9,6 +9,14 @@ from wallet.models.audit import AuditEntry, AuditListRequest
 from wallet.models.base import Page
 from wallet.models.identity import Role
 
+# Who creates the first administrator: the stack's own bootstrap, before any user exists.
+BOOTSTRAP_ACTOR = {"userId": "bootstrap", "role": "SYSTEM", "organizationId": "SYSTEM"}
+
+
+def actor(user_id: str, role: Role, organization_id: str) -> dict[str, str]:
+    """A user acting for themselves without a token yet (registering, recovering a password)."""
+    return {"userId": user_id, "role": role.value, "organizationId": organization_id}
+
 
 def entry(
     actor: dict[str, str],

@@ -28,7 +28,7 @@ def add_currency(new: NewCurrency, by: Caller) -> Currency:
     return currency
 
 
-def add_issuer(new: NewIssuer) -> Issuer:
+def add_issuer(new: NewIssuer, by: Caller) -> Issuer:
     """The issuer and its emission, commission and transit accounts, each split into shards."""
     currency = existing_currency(new.currency_code)
     issuer = Issuer(**new.model_dump(), id=str(uuid.uuid4()), created_at=clock.iso(clock.now()))
@@ -46,7 +46,7 @@ def add_issuer(new: NewIssuer) -> Issuer:
         for key in ledger.system_shards(issuer.id, kind)
     ]
     ledger_store.put_accounts(shards)  # before the issuer is visible, so no operation finds them missing
-    catalog_store.add_issuer(issuer)
+    catalog_store.add_issuer(issuer, audit.by(by, "ISSUER_CREATED", issuer.id, {"currencyCode": currency.code}))
     return issuer
 
 

@@ -89,12 +89,8 @@ def get_currency(code: str) -> Currency | None:
 # --- issuers ---
 
 
-def add_issuer(issuer: Issuer) -> None:
-    dynamodb().put_item(
-        TableName=_table(),
-        Item=_item("ISSUER", issuer.id, _record(issuer), issuer.created_at),
-        ConditionExpression="attribute_not_exists(pk)",
-    )
+def add_issuer(issuer: Issuer, *companions: dict[str, Any]) -> None:
+    transact_write([_put_new(_item("ISSUER", issuer.id, _record(issuer), issuer.created_at)), *companions])
 
 
 def get_issuer(issuer_id: str) -> Issuer | None:

@@ -25,9 +25,11 @@ def outbox_write(
     *,
     ordering_key: str,
     organization_ids: list[str],
+    sequences: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """The event as a TransactWriteItems element. `ordering_key` (an account) keeps that account's
-    events in order on the stream; `organization_ids` are the customers the event concerns."""
+    events in order on the stream; `organization_ids` are the customers the event concerns; `sequences`
+    each account's version after a change made outside a ledger posting (a posting stamps its own)."""
     event = {
         "id": event_id(event_type, change_id),
         "type": event_type.value,
@@ -35,12 +37,21 @@ def outbox_write(
         "data": _plain(data),
         "organizationIds": sorted(set(organization_ids)),
     }
-    return outbox_store.event_put(event, ordering_key)
+    return outbox_store.event_put(event, ordering_key, sequences or {})
 
 
 def envelope(item: Item) -> dict[str, Any]:
-    """What integrators receive: `{id, type, occurredAt, data}`."""
-    return {"id": item["id"], "type": item["type"], "occurredAt": item["occurredAt"], "data": _plain(item["data"])}
+    """What integrators receive: `{id, type, occurredAt, sequences, data}`. `sequences` gives, for each
+    account whose balance or status the change moved, that account's version after it: consecutive per
+    account, so a receiver orders an account's events by it and sees a gap as an event still to come."""
+    sequences = {serial: int(version) for serial, version in (item.get("sequences") or {}).items()}
+    return {
+        "id": item["id"],
+        "type": item["type"],
+        "occurredAt": item["occurredAt"],
+        "sequences": sequences,
+        "data": _plain(item["data"]),
+    }
 
 
 def _plain(value: Any) -> Any:

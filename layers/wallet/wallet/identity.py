@@ -3,7 +3,7 @@
 import uuid
 from datetime import timedelta
 
-from wallet import clock, identity_store, one_time_codes
+from wallet import audit, clock, identity_store, one_time_codes
 from wallet.auth import Caller, hash_password, issue_token, password_matches
 from wallet.errors import BusinessRuleViolation, InvalidInput, NotFound, TooManyAttempts, Unauthenticated
 from wallet.identity_store import Credential
@@ -111,7 +111,7 @@ def request_registration(request: RegistrationRequest) -> None:
     )
 
 
-def confirm_registration(confirmation: RegistrationConfirmation) -> Registered:
+def confirm_registration(confirmation: RegistrationConfirmation, source_ip: str | None = None) -> Registered:
     """Creates what the code was sent for, whatever later registrations of the login asked."""
     code = one_time_codes.redeem(one_time_codes.REGISTRATION, confirmation.login, confirmation.otp)
     user, organization = _new_customer(confirmation.login, code.role or Role.INDIVIDUAL, code.legal_type, code.name)
@@ -120,6 +120,13 @@ def confirm_registration(confirmation: RegistrationConfirmation) -> Registered:
         hash_password(confirmation.password),
         new_organization=organization,
         consumed_code=one_time_codes.consumption(one_time_codes.REGISTRATION, code),
+        recorded=audit.entry(
+            audit.actor(user.id, user.role, organization.id),
+            "USER_REGISTERED",
+            user.id,
+            source_ip=source_ip,
+            details=_created(user),
+        ),
     )
     return Registered(user=IdRef(id=user.id), organization=IdRef(id=organization.id))
 
@@ -127,11 +134,16 @@ def confirm_registration(confirmation: RegistrationConfirmation) -> Registered:
 # --- administration ---
 
 
-def create_user(new_user: NewUser) -> CreatedUser:
+def create_user(new_user: NewUser, by: Caller) -> CreatedUser:
     if new_user.role in CUSTOMER_ROLES:
         _check_customer_profile(new_user.role, new_user.legal_type)
         user, organization = _new_customer(new_user.login, new_user.role, new_user.legal_type, new_user.name)
-        identity_store.create_user(user, hash_password(new_user.password), new_organization=organization)
+        identity_store.create_user(
+            user,
+            hash_password(new_user.password),
+            new_organization=organization,
+            recorded=audit.by(by, "USER_CREATED", user.id, _created(user)),
+        )
     else:
         if not new_user.organization_id:
             raise InvalidInput("organizationId", f"is required for the role {new_user.role.value}")
@@ -147,7 +159,9 @@ def create_user(new_user: NewUser) -> CreatedUser:
             organization_id=organization.id,
             created_at=clock.iso(clock.now()),
         )
-        identity_store.create_user(user, hash_password(new_user.password))
+        identity_store.create_user(
+            user, hash_password(new_user.password), recorded=audit.by(by, "USER_CREATED", user.id, _created(user))
+        )
     return CreatedUser(
         id=user.id,
         login=user.login,
@@ -192,7 +206,8 @@ def bootstrap(admin_login: str, admin_password: str) -> None:
             name=SYSTEM_ORGANIZATION_NAME,
             type=OrganizationType.SYSTEM,
             created_at=clock.iso(clock.now()),
-        )
+        ),
+        audit.entry(audit.BOOTSTRAP_ACTOR, "ORGANIZATION_CREATED", SYSTEM_ORGANIZATION_ID),
     )
     login = normalise_login(admin_login)
     if identity_store.login_exists(login):
@@ -204,7 +219,11 @@ def bootstrap(admin_login: str, admin_password: str) -> None:
         organization_id=SYSTEM_ORGANIZATION_ID,
         created_at=clock.iso(clock.now()),
     )
-    identity_store.create_user(admin, hash_password(admin_password))
+    identity_store.create_user(
+        admin,
+        hash_password(admin_password),
+        recorded=audit.entry(audit.BOOTSTRAP_ACTOR, "USER_CREATED", admin.id, details=_created(admin)),
+    )
 
 
 # --- shared rules ---
@@ -215,6 +234,10 @@ def _check_customer_profile(role: Role, legal_type: LegalType | None) -> None:
         raise InvalidInput("role", "must be INDIVIDUAL or MERCHANT")
     if role == Role.MERCHANT and legal_type is None:
         raise InvalidInput("legalType", "is required for a merchant")
+
+
+def _created(user: User) -> dict[str, str]:
+    return {"login": user.login, "role": user.role.value, "organizationId": user.organization_id}
 
 
 def _new_customer(login: str, role: Role, legal_type: LegalType | None, name: str | None) -> tuple[User, Organization]:

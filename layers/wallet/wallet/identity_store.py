@@ -92,14 +92,15 @@ def get_organization(organization_id: str) -> Organization | None:
     return _organization(item) if item else None
 
 
-def put_organization_if_absent(org: Organization) -> bool:
+def put_organization_if_absent(org: Organization, *companions: dict[str, Any]) -> bool:
+    put = {"TableName": _table(), "Item": _organization_item(org), "ConditionExpression": "attribute_not_exists(pk)"}
     try:
-        dynamodb().put_item(
-            TableName=_table(), Item=_organization_item(org), ConditionExpression="attribute_not_exists(pk)"
-        )
+        transact_write([{"Put": put}, *companions])
         return True
-    except dynamodb().exceptions.ConditionalCheckFailedException:
-        return False
+    except ClientError as error:
+        if condition_failed(error, 0):
+            return False
+        raise
 
 
 def create_user(
@@ -108,9 +109,10 @@ def create_user(
     *,
     new_organization: Organization | None = None,
     consumed_code: tuple[str, PendingCode, int] | None = None,
+    recorded: dict[str, Any],
 ) -> None:
-    """One transaction: the login claim (unique), the user, the customer's organisation if new, and
-    the one-time code it came from (only while that code is still unused)."""
+    """One transaction: the login claim (unique), the user, the customer's organisation if new, its audit
+    entry, and the one-time code it came from (only while that code is still unused)."""
     credential = {
         **_key("LOGIN", user.login),
         "userId": user.id,
@@ -133,6 +135,7 @@ def create_user(
                 }
             }
         )
+    writes.append(recorded)
     if consumed_code:
         writes.append(_consume_code(*consumed_code))
     try:
@@ -286,9 +289,15 @@ def _consume_code(purpose: str, code: PendingCode, max_attempts: int) -> dict[st
 
 
 def set_password(
-    credential: Credential, password_hash: str, *, revoke_before_ms: int, consumed: tuple[str, PendingCode, int] | None
+    credential: Credential,
+    password_hash: str,
+    *,
+    revoke_before_ms: int,
+    consumed: tuple[str, PendingCode, int] | None,
+    recorded: dict[str, Any],
 ) -> None:
-    """The new hash and the revocation of every earlier token in one transaction (with the code that allowed it)."""
+    """The new hash, the revocation of every earlier token and the audit entry in one transaction (with the
+    code that allowed it)."""
     writes: list[dict[str, Any]] = [
         {
             "Update": {
@@ -300,6 +309,7 @@ def set_password(
             }
         },
         _revocation(credential.user_id, revoke_before_ms),
+        recorded,
     ]
     if consumed:
         writes.append(_consume_code(*consumed))
@@ -311,8 +321,8 @@ def set_password(
         raise
 
 
-def set_disabled(user: User, *, disabled: bool, now_ms: int) -> None:
-    """The login refuses the password; disabling also ends every token issued so far."""
+def set_disabled(user: User, *, disabled: bool, now_ms: int, recorded: dict[str, Any]) -> None:
+    """The login refuses the password; disabling also ends every token issued so far. With its audit entry."""
     user_update = "SET disabled = :disabled, tokensValidFromMs = :from" if disabled else "SET disabled = :disabled"
     user_values: dict[str, Any] = {":disabled": disabled} | ({":from": now_ms} if disabled else {})
     transact_write(
@@ -335,6 +345,7 @@ def set_disabled(user: User, *, disabled: bool, now_ms: int) -> None:
                     "ExpressionAttributeValues": user_values,
                 }
             },
+            recorded,
         ]
     )
 

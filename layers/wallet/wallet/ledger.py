@@ -18,7 +18,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from wallet import clock, ledger_store
+from wallet import clock, ledger_store, outbox_store
 from wallet.config import settings
 from wallet.dynamo import MAX_TRANSACTION_ITEMS, TRANSIENT_REASONS, cancellation_codes
 from wallet.errors import BusinessRuleViolation, Conflict, Contention, NotFound, WalletError
@@ -208,6 +208,7 @@ def _writes(posting: Posting, states: dict[str, AccountState], record: dict[str,
         changes[leg.account][leg.bucket] += leg.amount
     writes = [ledger_store.process_put(record)]
     balances_after: dict[tuple[str, Bucket], Decimal] = {}
+    sequences: dict[str, int] = {}
     for account, delta in changes.items():
         if is_customer_account(account):
             state = states.get(account)
@@ -221,6 +222,7 @@ def _writes(posting: Posting, states: dict[str, AccountState], record: dict[str,
             if available < 0 or held < 0:
                 raise InsufficientFunds("The account's balance does not cover this operation")
             writes.append(ledger_store.customer_balance_update(state, available, held))
+            sequences[state.item["coinSerial"]] = state.version + 1
             balances_after |= {(account, Bucket.AVAILABLE): available, (account, Bucket.HELD): held}
         else:
             writes.append(
@@ -247,7 +249,8 @@ def _writes(posting: Posting, states: dict[str, AccountState], record: dict[str,
     if posting.guard:
         writes.append(posting.guard)
     writes.extend(
-        companion.write if isinstance(companion, Refusable) else companion for companion in posting.companions
+        outbox_store.sequenced(companion.write if isinstance(companion, Refusable) else companion, sequences)
+        for companion in posting.companions
     )
     if len(writes) > MAX_TRANSACTION_ITEMS:
         raise ValueError(f"{posting.type} needs {len(writes)} writes; one transaction takes {MAX_TRANSACTION_ITEMS}")

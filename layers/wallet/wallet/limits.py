@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from wallet import accounts, catalog, clock, identity_store, limits_store
+from wallet import accounts, audit, catalog, clock, identity_store, limits_store
 from wallet.auth import Caller
 from wallet.errors import BusinessRuleViolation
 from wallet.ledger import Refusable
@@ -41,7 +41,7 @@ class Use:
 # --- rules ---
 
 
-def set_rule(rule: LimitRule) -> LimitRule:
+def set_rule(rule: LimitRule, by: Caller) -> LimitRule:
     digits = catalog.existing_currency(rule.currency_code).fractional_digits
     for name, amount in _amounts(rule):
         check_precision(amount, digits, name)
@@ -49,7 +49,10 @@ def set_rule(rule: LimitRule) -> LimitRule:
         account = accounts.existing_account(rule.coin_serial)
         if account["currency"] != rule.currency_code:
             raise BusinessRuleViolation("The account is not in this currency", code="CURRENCY_MISMATCH")
-    limits_store.put_rule(rule, _subject(rule), clock.iso(clock.now()))
+    subject = _subject(rule)
+    target = f"{rule.operation_type.value}#{rule.currency_code}#{subject}"
+    recorded = audit.by(by, "LIMIT_SET", target, rule.model_dump(mode="json", by_alias=True, exclude_none=True))
+    limits_store.put_rule(rule, subject, clock.iso(clock.now()), recorded)
     forget_rules()
     return rule
 

@@ -6,9 +6,8 @@ moved by the conditional ADD that rides in the posting's own transaction."""
 from decimal import Decimal
 from typing import Any
 
-from wallet.aws import dynamodb
 from wallet.config import settings
-from wallet.dynamo import batch_get, every_item
+from wallet.dynamo import batch_get, every_item, transact_write
 from wallet.models.limits import LimitRule
 
 LIMIT = "LIMIT"
@@ -28,13 +27,13 @@ def rule_key(operation: str, currency: str, subject: str) -> dict[str, str]:
     return {"pk": f"{LIMIT}#{operation}#{currency}", "sk": subject}
 
 
-def put_rule(rule: LimitRule, subject: str, at: str) -> None:
-    """A second rule for the same operation, currency and subject replaces the first."""
+def put_rule(rule: LimitRule, subject: str, at: str, *companions: dict[str, Any]) -> None:
+    """A second rule for the same operation, currency and subject replaces the first; its audit entry rides with it."""
     key = rule_key(rule.operation_type.value, rule.currency_code, subject)
     # Amounts kept as the decimal strings they were given: a stored number comes back trimmed ("25.00" as 25).
     record = rule.model_dump(mode="json", by_alias=True, exclude_none=True)
     item = record | key | {"gsi1pk": LIMIT, "gsi1sk": f"{at}#{subject}"}
-    dynamodb().put_item(TableName=_catalog(), Item=item)
+    transact_write([{"Put": {"TableName": _catalog(), "Item": item}}, *companions])
 
 
 def rules(keys: list[dict[str, str]]) -> list[LimitRule]:

@@ -1,7 +1,7 @@
 """Passwords and access: recovery by a one-time code, change by the user, disabling and enabling users.
 Each change ends the tokens issued before it."""
 
-from wallet import clock, identity_store, one_time_codes
+from wallet import audit, clock, identity_store, one_time_codes
 from wallet.auth import Caller, hash_password
 from wallet.errors import InvalidInput, NotFound
 from wallet.identity import verified_credential
@@ -22,7 +22,7 @@ def request_recovery(login: str) -> None:
     )
 
 
-def confirm_recovery(login: str, otp: str, new_password: str) -> None:
+def confirm_recovery(login: str, otp: str, new_password: str, source_ip: str | None = None) -> None:
     code = one_time_codes.redeem(one_time_codes.RECOVERY, login, otp)
     credential = identity_store.get_credential(login)
     if credential is None:
@@ -32,6 +32,12 @@ def confirm_recovery(login: str, otp: str, new_password: str) -> None:
         hash_password(new_password),
         revoke_before_ms=_now_ms(),
         consumed=one_time_codes.consumption(one_time_codes.RECOVERY, code),
+        recorded=audit.entry(
+            audit.actor(credential.user_id, credential.role, credential.organization_id),
+            "PASSWORD_RESET",
+            credential.user_id,
+            source_ip=source_ip,
+        ),
     )
 
 
@@ -40,14 +46,21 @@ def change_password(caller: Caller, current_password: str, new_password: str) ->
     credential = verified_credential(caller.login, current_password)
     if credential is None or credential.user_id != caller.user_id:
         raise InvalidInput("currentPassword", "is not the current password", code="WRONG_PASSWORD")
-    identity_store.set_password(credential, hash_password(new_password), revoke_before_ms=_now_ms(), consumed=None)
+    identity_store.set_password(
+        credential,
+        hash_password(new_password),
+        revoke_before_ms=_now_ms(),
+        consumed=None,
+        recorded=audit.by(caller, "PASSWORD_CHANGED", caller.user_id),
+    )
 
 
-def set_disabled(user_id: str, *, disabled: bool) -> User:
+def set_disabled(by: Caller, user_id: str, *, disabled: bool) -> User:
     user = identity_store.get_user(user_id)
     if user is None:
         raise NotFound("No such user", details=[{"field": "userId", "issue": "not found"}])
-    identity_store.set_disabled(user, disabled=disabled, now_ms=_now_ms())
+    recorded = audit.by(by, "USER_DISABLED" if disabled else "USER_ENABLED", user_id)
+    identity_store.set_disabled(user, disabled=disabled, now_ms=_now_ms(), recorded=recorded)
     return user.model_copy(update={"disabled": disabled})
 
 

@@ -68,8 +68,10 @@ def templates_of(
     return [Template.model_validate(item) for item in items], token
 
 
-def put_new_card(card: SmartCard, *, organization_id: str, number_digest: str, created_at: str) -> bool:
-    """The card and a claim on its number's digest, so no number is issued twice: False if it was."""
+def put_new_card(
+    card: SmartCard, *, organization_id: str, number_digest: str, created_at: str, recorded: dict[str, Any]
+) -> bool:
+    """The card, a claim on its number's digest (so no number is issued twice: False if it was) and its audit entry."""
     item = {**_keys("CARD", card.smart_card_id, organization_id, created_at), **card.model_dump(by_alias=True)}
     claim = {"pk": f"CARDNUMBER#{number_digest}", "sk": "CARDNUMBER", "smartCardId": card.smart_card_id}
     try:
@@ -83,6 +85,7 @@ def put_new_card(card: SmartCard, *, organization_id: str, number_digest: str, c
                     }
                 },
                 {"Put": {"TableName": _table(), "Item": claim, "ConditionExpression": "attribute_not_exists(pk)"}},
+                recorded,
             ]
         )
     except ClientError as error:

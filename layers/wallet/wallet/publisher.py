@@ -3,8 +3,9 @@ account, never invented (only what a transaction committed is on the stream).
 
 The stream consumer resumes from the sequence number it reports as failed, so nothing is sent past
 a failure: what follows goes on the retry. A batch of entries never holds two events of one
-account, so a refused entry never lets a later event of its account overtake it. Published markers
-let a retried batch skip events that already reached the bus."""
+account (every account it moved, not only the one it is streamed under), so a refused entry never lets
+a later event of any of its accounts overtake it. Published markers let a retried batch skip events that
+already reached the bus."""
 
 import json
 from dataclasses import dataclass
@@ -52,16 +53,16 @@ def publish(streamed: list[StreamedEvent]) -> str | None:
 
 
 def _chunks(pending: list[StreamedEvent]) -> list[list[StreamedEvent]]:
-    """Consecutive groups of at most ten, none holding two events of the same account."""
+    """Consecutive groups of at most ten, no two events in one group touching the same account."""
     chunks: list[list[StreamedEvent]] = []
     accounts: set[str] = set()
     for event in pending:
-        account = event.item["pk"]
-        if not chunks or len(chunks[-1]) == MAX_ENTRIES or account in accounts:
+        touched = outbox_store.accounts_of(event.item)
+        if not chunks or len(chunks[-1]) == MAX_ENTRIES or touched & accounts:
             chunks.append([])
             accounts = set()
         chunks[-1].append(event)
-        accounts.add(account)
+        accounts |= touched
     return chunks
 
 

@@ -8,7 +8,7 @@ the other and their sum never exceeds the original."""
 from decimal import Decimal
 from typing import Any
 
-from wallet import events, idempotency, ledger, ledger_store, transfers
+from wallet import audit, events, idempotency, ledger, ledger_store, transfers
 from wallet.auth import Caller
 from wallet.commission import Quote
 from wallet.errors import BusinessRuleViolation, Conflict, NotFound
@@ -115,6 +115,7 @@ def _posting(
                 ordering_key=payee.item["coinSerial"],
                 organization_ids=[payee.item["organizationId"], payer.item["organizationId"]],
             ),
+            audit.by(caller, "TRANSFER_REFUNDED", refund_id, {"refundOf": original_id, "amount": f"{amount:f}"}),
         ),
     )
     return posting, accounts

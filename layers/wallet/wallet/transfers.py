@@ -244,7 +244,7 @@ def template_from_operation(caller: Caller, business_process_id: str, name: str 
 # --- smart cards ---
 
 
-def issue_card(new: NewSmartCard) -> SmartCard:
+def issue_card(new: NewSmartCard, by: Caller) -> SmartCard:
     account = ledger_store.get_account_item(ledger.customer_account(new.coin_serial))
     if account is None:
         raise NotFound("No such account", details=[{"field": "coinSerial", "issue": "not found"}])
@@ -262,6 +262,7 @@ def issue_card(new: NewSmartCard) -> SmartCard:
             organization_id=account["organizationId"],
             number_digest=keyed_digest("card", number),
             created_at=clock.iso(clock.now()),
+            recorded=audit.by(by, "CARD_ISSUED", card.smart_card_id, {"coinSerial": new.coin_serial}),
         ):
             return card
 

@@ -45,7 +45,7 @@ def may_receive(subscription: Item, event_type: str, organization_ids: list[str]
 def fan_out(bus_event: dict[str, Any]) -> list[str]:
     """The deliveries this event makes (each created once, however often the event arrives)."""
     detail = bus_event["detail"]
-    envelope = {key: detail[key] for key in ("id", "type", "occurredAt", "data")}
+    envelope = {key: detail[key] for key in ("id", "type", "occurredAt", "sequences", "data") if key in detail}
     created = []
     for subscription in webhooks_store.active_subscriptions():
         if not may_receive(subscription, envelope["type"], list(detail.get("organizationIds", []))):

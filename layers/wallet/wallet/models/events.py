@@ -97,6 +97,7 @@ def envelope_model(event_type: EventType) -> type[CamelModel]:
         id=(str, ...),
         type=(Literal[event_type.value], ...),  # type: ignore[valid-type]
         occurred_at=(str, ...),
+        sequences=(dict[str, int], ...),
         data=(DATA_MODELS[event_type], ...),
     )
 
