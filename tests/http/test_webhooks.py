@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 
+from local.aws import EmbeddedAws
 from local.streams import LocalStreams
 from tests.conftest import Api
 from tests.http.test_money_in_and_out import Wallet
+from wallet.aws import events as eventbridge
 
 
 class Receiver(HTTPServer):
@@ -104,7 +106,8 @@ def test_a_signed_delivery_reaches_the_receiver_on_its_third_attempt(
     assert headers["Wallet-Event-Id"] == envelope["id"]
     assert headers["Wallet-Event-Type"] == envelope["type"] == "top_up.credited"
     assert envelope["data"]["coinSerial"] == coin
-    assert sorted(envelope) == ["data", "id", "occurredAt", "type"]
+    assert sorted(envelope) == ["data", "id", "occurredAt", "sequences", "type"]
+    assert envelope["sequences"] == {coin: 1}  # opened at 0, credited: the account's first posting
 
     log = wallet.api.post(f"/webhooks/{webhook['webhookId']}/deliveries/view", {}, shop).json()["records"]
     assert [(d["status"], d["attempts"], d["lastStatusCode"]) for d in log] == [("DELIVERED", 3, 200)]
@@ -148,3 +151,39 @@ def test_unsafe_or_unknown_subscriptions_are_refused(wallet: Wallet) -> None:
         wallet.api.post("/webhooks", {"url": "http://127.0.0.1:9/x", "events": ["*"]}, wallet.customer).status_code
         == 403
     )
+
+
+def test_a_publisher_dying_after_putevents_sends_each_subscription_one_delivery(
+    wallet: Wallet, receiver: Receiver, streams: LocalStreams, embedded_aws: EmbeddedAws
+) -> None:
+    """The one window where the bus can get an event twice: PutEvents succeeded, the function died before
+    writing its markers, and the stream's retry sends it again. Each subscription still gets one delivery."""
+    shop, coin = _merchant(wallet)
+    for token in (shop, wallet.admin):
+        assert wallet.api.post("/webhooks", {"url": receiver.url, "events": ["top_up.credited"]}, token).ok
+    streams.drain()  # what came before is out
+    crashes = {"left": 1}
+
+    def die_after_the_bus_took_it(**_: Any) -> None:
+        if crashes["left"]:
+            crashes["left"] -= 1
+            raise RuntimeError("the publisher's container died before its markers")
+
+    client_events = eventbridge().meta.events  # the publisher's client, made before any hook
+    client_events.register("after-call.events.PutEvents", die_after_the_bus_took_it)
+    try:
+        credit = {"coinSerial": coin, "amount": "25", "bankId": wallet.bank}
+        assert wallet.api.post("/bank-top-ups/with-bank", credit, wallet.admin).status_code == 201
+        for _ in range(3):
+            streams.drain()
+    finally:
+        client_events.unregister("after-call.events.PutEvents", die_after_the_bus_took_it)
+
+    assert crashes["left"] == 0
+    on_bus = [json.loads(entry["Detail"]) for entry in embedded_aws.outbox.events]
+    [event_id] = {event["id"] for event in on_bus if event["type"] == "top_up.credited"}
+    assert [event["id"] for event in on_bus].count(event_id) == 2  # sent twice: the crash came after the bus
+    delivered = [json.loads(body)["id"] for _, body, _ in receiver.received]
+    assert delivered.count(event_id) == 2  # once for the merchant's subscription, once for the admin's
+    for token in (shop, wallet.admin):
+        assert [record["eventId"] for record in _log_of(wallet, token)] == [event_id]

@@ -1,6 +1,7 @@
 """The approval workflow through every branch, on moto's Step Functions with our real handlers."""
 
 import json
+import threading
 import time
 from decimal import Decimal
 from typing import Any
@@ -201,25 +202,42 @@ def test_an_execution_that_ends_unfinished_declines_its_request_and_releases_the
 ) -> None:
     calls: list[str] = []
 
-    def unavailable(subject: object) -> object:
+    def unavailable_once(subject: object) -> object:
         calls.append("aml")
-        raise ConnectionError("AML service unavailable")
+        if len(calls) == 1:
+            raise ConnectionError("AML service unavailable")
+        return _Answer({"cleared": True})  # had the stop not been seen, the request would go on to PENDING
 
-    monkeypatch.setattr(screening, "aml_check", unavailable)
-    request_id = flows.withdraw("30")
-    deadline = time.monotonic() + 10
-    while not calls and time.monotonic() < deadline:
-        time.sleep(0.02)
-    # Stopped between retries (moto cannot stop an execution waiting on a task token): ABORTED, and the
-    # template's rule on ended executions runs the fail-safe.
-    _stop_execution(request_id)
-    assert flows.status(request_id, leaving=(RequestStatus.SCREENING,)) == RequestStatus.DECLINED
-    assert flows.history(request_id)[-1] == ("DECLINED", "The approval workflow ended ABORTED")
-    # EventBridge delivers at least once: the same event again changes nothing.
-    assert lambdas.invoke("WorkflowFunction", _ended(request_id, "FAILED")) == {"status": "DECLINED"}
-    assert [status for status, _ in flows.history(request_id)] == ["SCREENING", "DECLINED"]
-    assert flows.world.balance(flows.coin) == (Decimal(100), 0)
-    assert reconciliation.reconcile().clean
+    monkeypatch.setattr(screening, "aml_check", unavailable_once)
+    retrying, released = threading.Event(), threading.Event()
+
+    def hold_the_retry(context: dict[str, Any], **_: Any) -> None:
+        """The workflow's second AML attempt waits here (outside the one-at-a-time lock) until the test has
+        stopped the execution: a signal, not a race against the retries' clock."""
+        if "AmlCheckFunction" in str(context["local_invocation"]["FunctionName"]) and calls:
+            retrying.set()
+            released.wait(timeout=60)
+
+    events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]
+    events.register_first("before-call.lambda.Invoke", hold_the_retry)
+    try:
+        request_id = flows.withdraw("30")
+        assert retrying.wait(timeout=60)
+        # Stopped while an attempt is under way (moto cannot stop an execution waiting on a task token); the
+        # interpreter sees the stop once that attempt ends, before any further attempt or the Catch: ABORTED,
+        # and the template's rule on ended executions runs the fail-safe.
+        _stop_execution(request_id)
+        released.set()
+        assert flows.status(request_id, leaving=(RequestStatus.SCREENING,)) == RequestStatus.DECLINED
+        assert flows.history(request_id)[-1] == ("DECLINED", "The approval workflow ended ABORTED")
+        # EventBridge delivers at least once: the same event again changes nothing.
+        assert lambdas.invoke("WorkflowFunction", _ended(request_id, "FAILED")) == {"status": "DECLINED"}
+        assert [status for status, _ in flows.history(request_id)] == ["SCREENING", "DECLINED"]
+        assert flows.world.balance(flows.coin) == (Decimal(100), 0)
+        assert reconciliation.reconcile().clean
+    finally:
+        events.unregister("before-call.lambda.Invoke", hold_the_retry)
+        released.set()
 
 
 def test_the_safety_net_leaves_a_decided_request_as_it_is(flows: Requests, lambdas: LocalLambdas) -> None:
