@@ -8,7 +8,7 @@ from pydantic import ConfigDict, create_model
 
 from wallet.models.accounts import Coin
 from wallet.models.base import CamelModel
-from wallet.models.requests import PaymentMethod, RequestKind, RequestStatus
+from wallet.models.requests import RequestCore
 from wallet.money import Money
 
 
@@ -42,25 +42,10 @@ class TransferData(CamelModel):
     description: str | None = None
 
 
-class RequestData(CamelModel):
-    """A top-up or withdrawal request as it stands after the change."""
+class RequestData(RequestCore):
+    """A top-up or withdrawal request as it stands after the change, with the reason for it."""
 
-    request_identifier: str
-    kind: RequestKind
-    payment_method: PaymentMethod
-    status: RequestStatus
-    coin_serial: str
-    currency: str
-    amount: Money
-    commission: Money
-    total_amount: Money
-    bank_id: str
-    organization_id: str
-    issuer_id: str
-    created_at: str
     reason: str | None = None
-    recipient_name: str | None = None
-    reference: str | None = None
 
 
 class OperationData(CamelModel):

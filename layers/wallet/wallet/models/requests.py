@@ -74,7 +74,9 @@ class HistoryStep(CamelModel):
     actor: Actor | None = None
 
 
-class MoneyRequest(CamelModel):
+class RequestCore(CamelModel):
+    """What every view of a top-up or withdrawal request shows: the request as an API answer and as an event."""
+
     request_identifier: str
     kind: RequestKind
     payment_method: PaymentMethod
@@ -88,11 +90,14 @@ class MoneyRequest(CamelModel):
     organization_id: str
     issuer_id: str
     created_at: str
+    recipient_name: str | None = None
+    reference: str | None = None
+
+
+class MoneyRequest(RequestCore):
     updated_at: str
     history: list[HistoryStep]
-    recipient_name: str | None = None
     account_number: str | None = None
-    reference: str | None = None
     # Kept with the request, not shown: DynamoDB gives figures back trimmed ("10.00" as 10).
     fractional_digits: int = Field(exclude=True)
 
