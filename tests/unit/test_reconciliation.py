@@ -9,7 +9,7 @@ import boto3
 import pytest
 
 from local.lambdas import LocalLambdas
-from tests.unit.ledger_world import LedgerWorld, build_world
+from tests.unit.ledger_world import STAFF, LedgerWorld, build_world
 from wallet import catalog, clock, ledger, reconciliation, reconciliation_store
 from wallet.config import settings
 from wallet.dynamo import every_item
@@ -21,7 +21,7 @@ from wallet.observability import metrics as powertools_metrics
 @pytest.fixture
 def world(lambdas: LocalLambdas) -> LedgerWorld:
     world = build_world()
-    world.issuers["EUR2"] = catalog.add_issuer(NewIssuer(currency_code="EUR", name="Second EUR issuer"))
+    world.issuers["EUR2"] = catalog.add_issuer(NewIssuer(currency_code="EUR", name="Second EUR issuer"), STAFF)
     return world
 
 
