@@ -83,9 +83,11 @@ class World:
     def fresh_rules(self) -> None:
         """Reads the limit rules again, as a container does when their cache's 30 s run out. Called before each
         sample, untimed and uncounted, so no sample of either side pays that read: a slow run would otherwise
-        see the cache expire during one side's sample and not the other's."""
-        limits.forget_rules()
-        limits.rule_for(OperationType.TRANSFER.value, bench_ledger.CURRENCY, Role.INDIVIDUAL.value, self.source)
+        see the cache expire during one side's sample and not the other's. The handler's side has its own copy of
+        the layer, and so its own cache (local/lambdas.py)."""
+        for module in (limits, self.lambdas.layer_module(FUNCTION, "wallet.limits")):
+            module.forget_rules()
+            module.rule_for(OperationType.TRANSFER.value, bench_ledger.CURRENCY, Role.INDIVIDUAL.value, self.source)
 
     def bare(self, destination: str, amount: Decimal) -> None:
         """The handler's DynamoDB calls without the handler: one BatchGetItem of both accounts, one GetItem of

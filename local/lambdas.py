@@ -1,4 +1,5 @@
-"""Runs the template's functions in this process, each handler module loaded on its own."""
+"""Runs the template's functions in this process, each as in its own container: its own environment, its own
+copy of the layer (and so its own caches), its Timeout and its real remaining time."""
 
 import importlib.util
 import io
@@ -6,11 +7,13 @@ import json
 import os
 import sys
 import threading
+import time
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, MutableMapping
+from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from types import ModuleType
 from typing import Any
@@ -22,9 +25,11 @@ from botocore.response import StreamingBody
 from local.aws import ACCOUNT_ID, REGION, EmbeddedAws
 from local.template import Function
 
-# A context variable, not a thread-local: a handler's own threads (a parallel scan's segments) run in copies
-# of its context, so their calls are its calls too.
+# Context variables, not thread-locals: a handler's own threads (a parallel scan's segments) run in copies of its
+# context, so their calls are its calls too, made in its environment.
 _running: ContextVar[str | None] = ContextVar("running_function", default=None)
+_environment: ContextVar[dict[str, str] | None] = ContextVar("function_environment", default=None)
+_invocation: ContextVar["LambdaContext | None"] = ContextVar("invocation", default=None)
 
 
 def running_function() -> str | None:
@@ -32,10 +37,18 @@ def running_function() -> str | None:
     return _running.get()
 
 
+def invocation_clock() -> float:
+    """What a function's Timeout counts: the CPU time of this process, where the function, its threads and the
+    AWS it calls (moto) run, so that a machine busy with other work does not time functions out. Unlike Lambda,
+    time spent waiting (a sleep, a socket) is not counted."""
+    return time.process_time()
+
+
 @dataclass
 class LambdaContext:
     function_name: str
-    memory_limit_in_mb: int = 512
+    memory_limit_in_mb: int = 128  # Lambda's defaults
+    deadline: float = field(default_factory=lambda: invocation_clock() + 3)  # when the Timeout runs out
     function_version: str = "$LATEST"
     aws_request_id: str = ""
 
@@ -52,11 +65,103 @@ class LambdaContext:
         return "local"
 
     def get_remaining_time_in_millis(self) -> int:
-        return 30_000
+        return max(0, int((self.deadline - invocation_clock()) * 1000))
+
+
+class FunctionTimedOut(Exception):
+    """Lambda's error for an invocation that ran past its function's Timeout."""
+
+    error_type = "Sandbox.Timedout"
+
+
+class MarshalError(TypeError):
+    """The Lambda Python runtime could not serialise a function's result."""
+
+    error_type = "Runtime.MarshalError"
+
+
+class _FunctionEnvironments(MutableMapping[str, str]):
+    """`os.environ` as code sees it: the process's own, or, while a function runs (in its thread and the threads
+    it starts in copies of its context), that function's; other threads, a test's or a workflow's, go on
+    seeing the process's."""
+
+    def __init__(self, process: MutableMapping[str, str]):
+        self.process = process
+
+    @property
+    def _current(self) -> MutableMapping[str, str]:
+        function = _environment.get()
+        return self.process if function is None else function
+
+    def __getitem__(self, name: str) -> str:
+        return self._current[name]
+
+    def __setitem__(self, name: str, value: str) -> None:
+        self._current[name] = value
+
+    def __delitem__(self, name: str) -> None:
+        del self._current[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._current)
+
+    def __len__(self) -> int:
+        return len(self._current)
+
+    def copy(self) -> dict[str, str]:
+        return dict(self._current)
+
+
+def _environments() -> _FunctionEnvironments:
+    if not isinstance(os.environ, _FunctionEnvironments):
+        os.environ = _FunctionEnvironments(os.environ)  # type: ignore[assignment]  # noqa: B003 - kept inside
+    return os.environ  # type: ignore[return-value]
+
+
+@dataclass
+class _LayerCopy:
+    """One function's copy of the layer's modules, as its containers import them."""
+
+    modules: dict[str, ModuleType] = field(default_factory=dict)
+    # (module, attribute): containers the import left empty, filled since by invocations (caches)
+    empty_at_import: list[tuple[ModuleType, str]] = field(default_factory=list)
+    noted: set[str] = field(default_factory=set)
+
+    def note_imports(self) -> None:
+        for name, module in self.modules.items():
+            if name not in self.noted:
+                self.noted.add(name)
+                self.empty_at_import += [
+                    (module, attribute)
+                    for attribute, value in vars(module).items()
+                    if isinstance(value, dict | list | set) and not value and not attribute.startswith("__")
+                ]
+
+    def start_cold(self) -> None:
+        """As a new deployment's containers start: the layer's caches as the import left them."""
+        for module in self.modules.values():
+            for value in vars(module).values():
+                if getattr(value, "__module__", None) == module.__name__ and hasattr(value, "cache_clear"):
+                    value.cache_clear()
+        for module, attribute in self.empty_at_import:
+            getattr(module, attribute).clear()
+
+
+# Each function's copy of the layer, kept for the process: importing the layer again for every new runtime (each
+# test's world) would cost some 0.2 s a function. A new runtime starts the copies cold instead.
+_LAYER_COPIES: dict[str, _LayerCopy] = {}
+
+
+def layer_copies(module_name: str) -> list[ModuleType]:
+    """Every function's copy of a layer module (a test replacing a part of the layer replaces it in each)."""
+    return [copy.modules[module_name] for copy in _LAYER_COPIES.values() if module_name in copy.modules]
 
 
 class LocalLambdas:
-    """moto's DynamoDB is not thread-safe, so invocations run one at a time, as each call would be atomic."""
+    """Each function runs as in its own container: exactly its own variables and Lambda's reserved ones (none
+    of another function's), its own copy of the layer's modules and their caches, its Timeout and its real
+    remaining time. moto's DynamoDB is not thread-safe, so invocations run one at a time, as each call would be
+    atomic."""
 
     def __init__(self, aws: EmbeddedAws):
         self.aws = aws
@@ -64,7 +169,24 @@ class LocalLambdas:
         self._handlers: dict[str, Callable[[dict[str, Any], Any], Any]] = {}
         self.lock = threading.RLock()
         self._closed = False
-        os.environ.update(aws.process_environment())
+        self._variables = {name: self._own_variables(function) for name, function in self.functions.items()}
+        # Every variable some function is given: the others must not see it, though the process has them all.
+        self._declared = {name for variables in self._variables.values() for name in variables}
+        self._layer_packages = {
+            package.name
+            for function in self.functions.values()
+            for layer in function.layers
+            for package in layer.iterdir()
+            if (package / "__init__.py").exists()
+        }
+        self._layer_prefixes = tuple(f"{package}." for package in self._layer_packages)
+        with self.lock:
+            for name, function in self.functions.items():
+                if name in _LAYER_COPIES:
+                    _LAYER_COPIES[name].start_cold()
+                else:  # the process's first runtime imports each function's copy, so tests can replace parts
+                    with self._container(function):
+                        self._load(function)
         # Step Functions' Lambda tasks (and any lambda:Invoke) reach these handlers, not Docker.
         events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]
         events.register("provide-client-params.lambda.Invoke", self._remember_invocation)
@@ -76,16 +198,72 @@ class LocalLambdas:
             self._closed = True
 
     def invoke(self, function_name: str, event: dict[str, Any]) -> Any:
+        """As Lambda runs it; one that overran its Timeout fails as on Lambda (here it ran to its end)."""
         with self.lock:
             if self._closed:
                 raise RuntimeError("this local Lambda runtime is closed")
             function = self.functions[function_name]
-            handler = self._handlers.get(function_name) or self._load(function)
-            running = _running.set(function_name)
-            try:
-                return handler(event, LambdaContext(function_name, aws_request_id=str(uuid.uuid4())))
-            finally:
-                _running.reset(running)
+            with self._container(function):
+                handler = self._handlers.get(function_name) or self._load(function)
+                request_id = str(uuid.uuid4())
+                deadline = invocation_clock() + function.timeout_seconds  # the init before it is not counted
+                context = LambdaContext(function_name, function.memory_mb, deadline, aws_request_id=request_id)
+                invocation = _invocation.set(context)
+                try:
+                    result = handler(event, context)
+                finally:
+                    _invocation.reset(invocation)
+                if invocation_clock() > context.deadline:
+                    raise FunctionTimedOut(f"{request_id} Task timed out after {function.timeout_seconds:.2f} seconds")
+            return result
+
+    def layer_module(self, function_name: str, module_name: str) -> ModuleType:
+        """A module of the layer as the function imported it (tests replace its parts)."""
+        return _LAYER_COPIES[function_name].modules[module_name]
+
+    @contextmanager
+    def _container(self, function: Function) -> Iterator[None]:
+        """This thread as the function's container: its environment and its copy of the layer."""
+        copy = _LAYER_COPIES.setdefault(function.logical_id, _LayerCopy())
+        outside = {name: sys.modules.pop(name) for name in self._layer_modules_loaded()}
+        sys.modules.update(copy.modules)
+        running, environment = _running.set(function.logical_id), _environment.set(self._environment(function))
+        try:
+            yield
+        finally:
+            _environment.reset(environment)
+            _running.reset(running)
+            copy.modules.update({name: sys.modules.pop(name) for name in self._layer_modules_loaded()})
+            copy.note_imports()
+            sys.modules.update(outside)
+
+    def _layer_modules_loaded(self) -> list[str]:
+        return [name for name in sys.modules if name.startswith(self._layer_prefixes) or name in self._layer_packages]
+
+    def _environment(self, function: Function) -> dict[str, str]:
+        """The function's variables, over what the host gives every process (PATH, credentials, local settings)."""
+        host = {name: value for name, value in _environments().process.items() if name not in self._declared}
+        return host | self._variables[function.logical_id]
+
+    def _own_variables(self, function: Function) -> dict[str, str]:
+        """The function's own variables and those Lambda reserves (credentials come from the host)."""
+        return {
+            **self.aws.function_environment(function.environment),
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_LAMBDA_FUNCTION_NAME": function.logical_id,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_mb),
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function.logical_id}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": "local",
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
+            "LAMBDA_TASK_ROOT": str(function.code_uri),
+            "_HANDLER": function.handler,
+            "TZ": ":UTC",
+            # As `sam local` sets it: Powertools' Tracer then stays off, as no X-Ray daemon runs here.
+            "AWS_SAM_LOCAL": "true",
+        }
 
     @staticmethod
     def _remember_invocation(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
@@ -107,7 +285,7 @@ class LocalLambdas:
             # The result as the Python runtime serialises it: one it cannot is the invocation's error.
             body = json.dumps(self.invoke(function_name, json.loads(payload)), default=_runtime_json).encode()
         except Exception as error:  # becomes the invocation's FunctionError, as on Lambda
-            error_type = "Runtime.MarshalError" if isinstance(error, MarshalError) else type(error).__name__
+            error_type = getattr(error, "error_type", type(error).__name__)
             body = json.dumps({"errorType": error_type, "errorMessage": str(error)}).encode()
             answer["FunctionError"] = "Unhandled"
         answer["Payload"] = StreamingBody(io.BytesIO(body), len(body))
@@ -117,10 +295,13 @@ class LocalLambdas:
         function_name, world = _function_and_world(params)
         if world != self.aws.world_id:
             raise LookupError(f"{function_name} of {world or 'no world'} is not served here")
+        caller, started = _invocation.get(), invocation_clock()
         try:
             self.invoke(function_name, json.loads(params.get("Payload") or b"{}"))
         except Exception:  # Lambda logs an asynchronous invocation's error; its caller never sees it
             traceback.print_exc()
+        if caller:  # on Lambda the caller goes on at once: the time run here is not the caller's
+            caller.deadline += invocation_clock() - started
         answer = {"StatusCode": 202, "Payload": StreamingBody(io.BytesIO(b""), 0)}
         return AWSResponse("", 202, HTTPHeaders(), None), answer
 
@@ -145,10 +326,6 @@ def _function_and_world(params: dict[str, Any]) -> tuple[str, str]:
     # arn:aws:lambda:<region>:<account>:function:<name>:<world id>
     function_name, _colon, world = str(params["FunctionName"]).split(":function:")[-1].partition(":")
     return function_name, world
-
-
-class MarshalError(TypeError):
-    """The Lambda Python runtime could not serialise a function's result."""
 
 
 def _runtime_json(value: Any) -> float:

@@ -74,6 +74,8 @@ class Function:
     environment: dict[str, Any] = field(default_factory=dict)
     routes: list[Route] = field(default_factory=list)
     layers: list[Path] = field(default_factory=list)
+    timeout_seconds: int = 3  # Lambda's defaults
+    memory_mb: int = 128
 
 
 class Template:
@@ -114,7 +116,16 @@ class Template:
                 ROOT / self.resources[layer["Ref"]]["Properties"]["ContentUri"]
                 for layer in defaults.get("Layers", []) + props.get("Layers", [])
             ]
-            found[name] = Function(name, ROOT / props["CodeUri"], props["Handler"], environment, routes, layers)
+            found[name] = Function(
+                name,
+                ROOT / props["CodeUri"],
+                props["Handler"],
+                environment,
+                routes,
+                layers,
+                timeout_seconds=int(props.get("Timeout", defaults.get("Timeout", 3))),
+                memory_mb=int(props.get("MemorySize", defaults.get("MemorySize", 128))),
+            )
         return found
 
     def api(self) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """One world per test: moto provisioned from template.yaml, the functions' environment, a seeded administrator."""
 
+import importlib
 import os
 import threading
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ from argon2 import PasswordHasher, profiles
 from aws_lambda_powertools.utilities import parameters
 
 from local.aws import EmbeddedAws
-from local.lambdas import LocalLambdas
+from local.lambdas import LocalLambdas, layer_copies
 from local.rules import ExecutionRules
 from local.server import LocalApi
 from local.streams import LocalStreams
@@ -33,11 +34,22 @@ os.environ.update({name: value for name, value in GLOBAL_VARIABLES.items() if is
 os.environ.update(POWERTOOLS_TRACE_DISABLED="true", POWERTOOLS_LOG_LEVEL="WARNING", POWERTOOLS_METRICS_DISABLED="true")
 
 
+def replace_in_layer(monkeypatch: pytest.MonkeyPatch, module_name: str, attribute: str, value: Any) -> None:
+    """Replaces a part of a layer module for the test: in the module the test imports and in every function's
+    own copy of it (local/lambdas.py), as the functions run with their own copies of the layer."""
+    for module in (importlib.import_module(module_name), *layer_copies(module_name)):
+        monkeypatch.setattr(module, attribute, value)
+
+
 @pytest.fixture(autouse=True)
 def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """argon2id at argon2's own profile for tests: the production cost (~0.2 s of CPU a hash, several per login
     and sign-up) was most of an HTTP test's time. test_auth holds the production parameters."""
-    monkeypatch.setattr(auth, "_hasher", _cheapest_hasher)
+    _hash_cheaply(monkeypatch)
+
+
+def _hash_cheaply(monkeypatch: pytest.MonkeyPatch) -> None:
+    replace_in_layer(monkeypatch, "wallet.auth", "_hasher", _cheapest_hasher)
 
 
 def _cheapest_hasher() -> PasswordHasher:
@@ -84,8 +96,10 @@ def embedded_aws(world_parameters: dict[str, str]) -> Iterator[EmbeddedAws]:
 
 
 @pytest.fixture
-def lambdas(embedded_aws: EmbeddedAws) -> Iterator[LocalLambdas]:
+def lambdas(embedded_aws: EmbeddedAws, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalLambdas]:
     runtime = LocalLambdas(embedded_aws)
+    # The process's first runtime has just imported the functions' copies of the layer: cheap hashing in them too.
+    _hash_cheaply(monkeypatch)
     runtime.invoke("BootstrapFunction", {})
     rules = ExecutionRules(runtime).start()
     yield runtime

@@ -2,9 +2,8 @@
 
 import pytest
 
-from tests.conftest import Api
+from tests.conftest import Api, replace_in_layer
 from tests.http.test_transfers import Bank
-from wallet import transfers
 
 
 @pytest.fixture
@@ -66,7 +65,7 @@ def test_staff_list_a_customers_accounts(api: Api, bank: Bank) -> None:
 def test_a_card_is_found_by_its_number_unless_blocked_and_unblocked_it_receives_again(
     api: Api, bank: Bank, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(transfers, "card_number", lambda: "9000000000000017")
+    replace_in_layer(monkeypatch, "wallet.transfers", "card_number", lambda: "9000000000000017")
     card = api.post("/smart-cards", {"coinSerial": bank.bob_coin}, bank.admin).json()
     found = api.post("/smart-cards/lookup", {"cardNumber": "9000000000000017"}, bank.alice)
     assert found.status_code == 200, found.text

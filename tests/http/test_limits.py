@@ -2,6 +2,7 @@
 
 import pytest
 
+from local.lambdas import LocalLambdas
 from tests.conftest import Api
 from tests.http.test_money_in_and_out import Wallet
 from tests.http.test_transfers import Bank
@@ -43,13 +44,16 @@ def test_a_role_limit_refuses_past_the_day_and_the_account_shows_what_remains(ap
     assert bank.reconciles()
 
 
-def test_an_accounts_own_rule_overrides_its_roles(api: Api, bank: Bank) -> None:
+def test_an_accounts_own_rule_overrides_its_roles(api: Api, bank: Bank, lambdas: LocalLambdas) -> None:
     by_role = {"operationType": "TRANSFER", "currencyCode": "EUR", "role": "individual", "perOperation": "5"}
     own = {"operationType": "TRANSFER", "currencyCode": "EUR", "coinSerial": bank.alice_coin, "perOperation": "50"}
     assert api.post("/limits", by_role, bank.admin).status_code == 201
     assert _send(api, bank, "6")["details"] == [{"field": "perOperation", "issue": "limit 5"}]
     assert _send(api, bank, "5")["http"] == 201  # bob's account has no rule of its own: the role's applies
     assert api.post("/limits", own, bank.admin).status_code == 201
+    # The transfers function's containers cached the role's rule: they see the new one once that cache's life
+    # (limits.RULES_CACHE_SECONDS) has passed.
+    lambdas.layer_module("TransfersFunction", "wallet.limits").forget_rules()
     assert _send(api, bank, "40")["http"] == 201
     listed = api.get("/limits", bank.admin).json()["records"]
     assert sorted(rule["coinSerial"] or rule["role"] for rule in listed) == sorted([bank.alice_coin, "INDIVIDUAL"])

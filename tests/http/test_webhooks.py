@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from local.aws import EmbeddedAws
+from local.lambdas import LocalLambdas
 from local.streams import LocalStreams
 from tests.conftest import Api
 from tests.http.test_money_in_and_out import Wallet
-from wallet.aws import events as eventbridge
 
 
 class Receiver(HTTPServer):
@@ -154,7 +154,7 @@ def test_unsafe_or_unknown_subscriptions_are_refused(wallet: Wallet) -> None:
 
 
 def test_a_publisher_dying_after_putevents_sends_each_subscription_one_delivery(
-    wallet: Wallet, receiver: Receiver, streams: LocalStreams, embedded_aws: EmbeddedAws
+    wallet: Wallet, receiver: Receiver, lambdas: LocalLambdas, streams: LocalStreams, embedded_aws: EmbeddedAws
 ) -> None:
     """The one window where the bus can get an event twice: PutEvents succeeded, the function died before
     writing its markers, and the stream's retry sends it again. Each subscription still gets one delivery."""
@@ -169,7 +169,8 @@ def test_a_publisher_dying_after_putevents_sends_each_subscription_one_delivery(
             crashes["left"] -= 1
             raise RuntimeError("the publisher's container died before its markers")
 
-    client_events = eventbridge().meta.events  # the publisher's client, made before any hook
+    # The publisher's own client (its copy of the layer's), made before any hook.
+    client_events = lambdas.layer_module("PublisherFunction", "wallet.aws").events().meta.events
     client_events.register("after-call.events.PutEvents", die_after_the_bus_took_it)
     try:
         credit = {"coinSerial": coin, "amount": "25", "bankId": wallet.bank}

@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from local.lambdas import LocalLambdas
 from tests.unit.ledger_world import LedgerWorld, build_world
-from wallet import catalog, payments, reconciliation, requests_store, screening
+from wallet import catalog, payments, reconciliation, requests_store
 from wallet.auth import Caller
 from wallet.ledger import WrongState
 from wallet.models.catalog import NewBank
@@ -114,7 +114,7 @@ def test_accept_and_decline_read_at_once_apply_once(flows: Requests) -> None:
 
 
 def test_a_provider_that_keeps_failing_ends_declined_with_the_hold_released(
-    flows: Requests, monkeypatch: pytest.MonkeyPatch
+    flows: Requests, lambdas: LocalLambdas, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[str] = []
 
@@ -122,7 +122,7 @@ def test_a_provider_that_keeps_failing_ends_declined_with_the_hold_released(
         calls.append("provider")
         raise ConnectionError("provider unavailable")
 
-    monkeypatch.setattr(screening, "card_provider", unavailable)
+    monkeypatch.setattr(lambdas.layer_module("CardProviderFunction", "wallet.screening"), "card_provider", unavailable)
     request_id = flows.withdraw("30", method="CARD")
     assert flows.status(request_id, leaving=(RequestStatus.SCREENING,)) == RequestStatus.DECLINED
     assert len(calls) == 4  # the first try and three retries with backoff
@@ -132,9 +132,10 @@ def test_a_provider_that_keeps_failing_ends_declined_with_the_hold_released(
 
 
 def test_a_step_that_fails_once_is_retried_and_the_flow_goes_on(
-    flows: Requests, monkeypatch: pytest.MonkeyPatch
+    flows: Requests, lambdas: LocalLambdas, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_check = screening.aml_check
+    aml_screening = lambdas.layer_module("AmlCheckFunction", "wallet.screening")
+    real_check = aml_screening.aml_check
     failures = iter([TimeoutError("AML service timed out")])
 
     def flaky(subject: object) -> object:
@@ -142,7 +143,7 @@ def test_a_step_that_fails_once_is_retried_and_the_flow_goes_on(
             raise error
         return real_check(subject)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(screening, "aml_check", flaky)
+    monkeypatch.setattr(aml_screening, "aml_check", flaky)
     request_id = flows.top_up("20", method="CARD")
     assert flows.status(request_id, leaving=(RequestStatus.SCREENING,)) == RequestStatus.PENDING
     payments.decide(STAFF, RequestKind.TOP_UP, request_id, True, None)
@@ -164,9 +165,10 @@ class _Answer:
     "answer", [{"cleared": "false"}, {"cleared": "true"}, {"reason": "no verdict"}, {"cleared": None}, {"cleared": 1}]
 )
 def test_a_screening_answer_that_is_not_a_boolean_true_declines_and_releases_the_hold(
-    flows: Requests, monkeypatch: pytest.MonkeyPatch, answer: dict[str, object]
+    flows: Requests, lambdas: LocalLambdas, monkeypatch: pytest.MonkeyPatch, answer: dict[str, object]
 ) -> None:
-    monkeypatch.setattr(screening, "aml_check", lambda subject: _Answer(answer))
+    aml_screening = lambdas.layer_module("AmlCheckFunction", "wallet.screening")
+    monkeypatch.setattr(aml_screening, "aml_check", lambda subject: _Answer(answer))
     request_id = flows.withdraw("30")
     assert flows.status(request_id, leaving=(RequestStatus.SCREENING,)) == RequestStatus.DECLINED
     expected_reason = answer.get("reason", "Declined by screening: no clear answer")
@@ -208,7 +210,7 @@ def test_an_execution_that_ends_unfinished_declines_its_request_and_releases_the
             raise ConnectionError("AML service unavailable")
         return _Answer({"cleared": True})  # had the stop not been seen, the request would go on to PENDING
 
-    monkeypatch.setattr(screening, "aml_check", unavailable_once)
+    monkeypatch.setattr(lambdas.layer_module("AmlCheckFunction", "wallet.screening"), "aml_check", unavailable_once)
     retrying, released = threading.Event(), threading.Event()
 
     def hold_the_retry(context: dict[str, Any], **_: Any) -> None:

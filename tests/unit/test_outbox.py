@@ -200,7 +200,7 @@ def test_a_consumer_failing_midway_resends_only_what_did_not_reach_the_bus(
 
 
 def test_a_consumer_failing_before_it_publishes_loses_nothing(
-    world: LedgerWorld, streams: LocalStreams, embedded_aws: EmbeddedAws
+    world: LedgerWorld, lambdas: LocalLambdas, streams: LocalStreams, embedded_aws: EmbeddedAws
 ) -> None:
     _transfers(world, 2)
     failures = {"left": 2}
@@ -210,7 +210,8 @@ def test_a_consumer_failing_before_it_publishes_loses_nothing(
             failures["left"] -= 1
             raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow"}}, "BatchGetItem")
 
-    client_events = dynamodb().meta.events  # a client made before a session hook does not see it
+    # The consumer's own client (its copy of the layer's), made before a session hook would not see it.
+    client_events = lambdas.layer_module("PublisherFunction", "wallet.aws").dynamodb().meta.events
     client_events.register("before-call.dynamodb.BatchGetItem", throttled)
     try:
         for _ in range(4):
