@@ -186,3 +186,16 @@ def test_operations_cover_every_table_function_alarm_and_custom_resource() -> No
     assert custom
     for name in custom:
         assert resources[name]["Properties"].get("ServiceTimeout"), f"{name} would hang the stack for an hour"
+
+
+def test_cloudwatch_may_use_the_alarm_topics_key() -> None:
+    """An alarm cannot publish to a topic whose key CloudWatch may not use (aws/sns's policy never lets it)."""
+    [key] = TEMPLATE.resources["AlarmTopic"]["Properties"]["KmsMasterKeyId"]["Fn::GetAtt"][:1]
+    assert TEMPLATE.resources[key]["Type"] == "AWS::KMS::Key"
+    granted = {
+        action
+        for statement in TEMPLATE.resources[key]["Properties"]["KeyPolicy"]["Statement"]
+        if statement["Effect"] == "Allow" and statement["Principal"].get("Service") == "cloudwatch.amazonaws.com"
+        for action in statement["Action"]
+    }
+    assert {"kms:Decrypt", "kms:GenerateDataKey*"} <= granted
