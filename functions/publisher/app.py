@@ -6,10 +6,11 @@ from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent, ev
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wallet import publisher
-from wallet.observability import logger
+from wallet.observability import logger, metrics
 
 
 @logger.inject_lambda_context
+@metrics.log_metrics
 @event_source(data_class=DynamoDBStreamEvent)
 def lambda_handler(event: DynamoDBStreamEvent, context: LambdaContext) -> dict[str, Any]:
     streamed = [

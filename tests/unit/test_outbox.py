@@ -22,6 +22,7 @@ from wallet.errors import BusinessRuleViolation
 from wallet.ledger import Leg, Posting, SystemAccount
 from wallet.models.events import EventType, envelope_model, event_schemas
 from wallet.models.transfers import RefundRequest
+from wallet.observability import metrics as powertools_metrics
 
 Hook = Callable[..., Any]
 
@@ -44,6 +45,27 @@ def bus(embedded_aws: EmbeddedAws) -> Iterator[Callable[[str, Hook], None]]:
     yield install
     for event_name, hook in installed:
         events.unregister(event_name, hook)
+
+
+Drains = Callable[[int], list[float]]
+
+
+@pytest.fixture
+def drain_counting(
+    streams: LocalStreams, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Drains:
+    """Drains the streams so many times; answers the EventsNotPublished values the publisher emitted (EMF)."""
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")  # off in the other tests
+    powertools_metrics.clear_metrics()  # disabled, Powertools never flushed what earlier tests added
+
+    def drain(times: int) -> list[float]:
+        capsys.readouterr()
+        for _ in range(times):
+            streams.drain()
+        lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+        return [value for line in lines for value in line.get("EventsNotPublished", [])]
+
+    return drain
 
 
 TRANSFER = "transfer.completed"
@@ -153,7 +175,7 @@ def test_every_committed_event_reaches_the_bus_once_in_order(
 
 
 def test_an_eventbridge_outage_loses_nothing_and_sends_nothing_twice(
-    world: LedgerWorld, streams: LocalStreams, embedded_aws: EmbeddedAws, bus: Callable[[str, Hook], None]
+    world: LedgerWorld, embedded_aws: EmbeddedAws, bus: Callable[[str, Hook], None], drain_counting: Drains
 ) -> None:
     _transfers(world, 12)
     outage = {"calls": 0}
@@ -164,21 +186,22 @@ def test_an_eventbridge_outage_loses_nothing_and_sends_nothing_twice(
             raise ClientError({"Error": {"Code": "InternalException", "Message": "down"}}, "PutEvents")
 
     bus("before-call.events.PutEvents", unreachable)
-    for _ in range(5):  # each poll retries from where the last one stopped
-        streams.drain()
+    emitted = drain_counting(5)  # each poll retries from where the last one stopped
     assert outage["calls"] == 3
     _assert_each_published_once_in_order(embedded_aws)
+    assert len(emitted) == 3  # each failed call counted where EventsNotPublishedAlarm sees it
+    assert min(emitted) >= 1
 
 
 def test_entries_the_bus_refuses_are_sent_again_without_resending_the_others(
-    world: LedgerWorld, streams: LocalStreams, embedded_aws: EmbeddedAws, bus: Callable[[str, Hook], None]
+    world: LedgerWorld, embedded_aws: EmbeddedAws, bus: Callable[[str, Hook], None], drain_counting: Drains
 ) -> None:
     _transfers(world, 12)
     refusals = _refusing(bus, 2, lambda types: 2 if len(types) > 3 else None)
-    for _ in range(4):
-        streams.drain()
+    emitted = drain_counting(4)
     assert refusals["left"] == 0
     _assert_each_published_once_in_order(embedded_aws)
+    assert emitted == [1, 1]  # each refusal counted where EventsNotPublishedAlarm sees it, nothing else
 
 
 def test_a_consumer_failing_midway_resends_only_what_did_not_reach_the_bus(

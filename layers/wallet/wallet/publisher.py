@@ -11,13 +11,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
 from wallet import clock, events, outbox_store
 from wallet.aws import events as eventbridge
 from wallet.config import settings
 from wallet.dynamo import Item
-from wallet.observability import logger
+from wallet.observability import logger, metrics
 
 MAX_ENTRIES = 10  # PutEvents takes at most ten entries a call
 
@@ -38,6 +39,7 @@ def publish(streamed: list[StreamedEvent]) -> str | None:
             answer = eventbridge().put_events(Entries=[_entry(event.item) for event in chunk])
         except (BotoCoreError, ClientError):
             logger.exception("EventBridge could not be reached", extra={"eventIds": [e.item["id"] for e in chunk]})
+            _not_published(len(chunk))
             return chunk[0].sequence_number
         refused = [index for index, result in enumerate(answer["Entries"]) if result.get("ErrorCode")]
         sent = [event.item["id"] for index, event in enumerate(chunk) if index not in refused]
@@ -48,8 +50,14 @@ def publish(streamed: list[StreamedEvent]) -> str | None:
                 "EventBridge refused events; they are sent again from the first refused",
                 extra={"eventIds": [chunk[index].item["id"] for index in refused], "resumeAt": first.sequence_number},
             )
+            _not_published(len(refused))
             return first.sequence_number
     return None
+
+
+def _not_published(count: int) -> None:
+    """Alarmed on (EventsNotPublishedAlarm): events wait in the outbox while the bus refuses them."""
+    metrics.add_metric(name="EventsNotPublished", unit=MetricUnit.Count, value=count)
 
 
 def _chunks(pending: list[StreamedEvent]) -> list[list[StreamedEvent]]:
