@@ -242,6 +242,26 @@ def test_an_execution_that_ends_unfinished_declines_its_request_and_releases_the
         released.set()
 
 
+@pytest.mark.parametrize("left_in", [RequestStatus.SCREENING, RequestStatus.PENDING])
+@pytest.mark.parametrize("ended", ["FAILED", "TIMED_OUT", "ABORTED"])
+def test_any_unfinished_end_declines_a_request_left_in_any_state_and_releases_the_hold_once(
+    flows: Requests, lambdas: LocalLambdas, monkeypatch: pytest.MonkeyPatch, ended: str, left_in: RequestStatus
+) -> None:
+    if left_in == RequestStatus.SCREENING:  # an execution that died before screening answered
+        monkeypatch.setattr(payments, "_start_workflow", lambda request, owner_name: None)
+    request_id = flows.withdraw("30")
+    waited = 0 if left_in == RequestStatus.SCREENING else 30
+    assert flows.status(request_id, leaving=(RequestStatus.SCREENING,), seconds=waited) == left_in
+    assert flows.world.balance(flows.coin) == (Decimal(70), Decimal(30))
+    for _ in range(2):  # EventBridge delivers at least once
+        assert lambdas.invoke("WorkflowFunction", _ended(request_id, ended)) == {"status": "DECLINED"}
+    steps = [status for status, _ in flows.history(request_id)]
+    assert steps == [*dict.fromkeys(["SCREENING", left_in.value]), "DECLINED"]  # declined once
+    assert flows.history(request_id)[-1] == ("DECLINED", f"The approval workflow ended {ended}")
+    assert flows.world.balance(flows.coin) == (Decimal(100), 0)
+    assert reconciliation.reconcile().clean
+
+
 def test_the_safety_net_leaves_a_decided_request_as_it_is(flows: Requests, lambdas: LocalLambdas) -> None:
     request_id = flows.withdraw("30")
     assert flows.status(request_id, leaving=(RequestStatus.SCREENING,)) == RequestStatus.PENDING
