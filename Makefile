@@ -37,6 +37,8 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/cfn-lint template.yaml
+	# SAM's own check of the template (its transform, then cfn-lint on the result); offline, no telemetry
+	SAM_CLI_TELEMETRY=0 $(BIN)/sam validate --lint --template-file template.yaml
 	# checkov in its own environment (its pins would downgrade the project's); remaining findings: .checkov.yaml
 	$(BIN)/uvx --python $(BIN)/python --no-python-downloads --from checkov==3.3.30 checkov --config-file .checkov.yaml -f template.yaml
 

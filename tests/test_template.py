@@ -112,12 +112,14 @@ def test_one_api_stage_and_gateway_answers_in_the_error_shape() -> None:
     api = TEMPLATE.api()
     assert api["OpenApiVersion"] == "3.0"  # no extra "Stage" stage
     responses = api["GatewayResponses"]
-    for kind in ("DEFAULT_4XX", "DEFAULT_5XX", "MISSING_AUTHENTICATION_TOKEN", "UNAUTHORIZED", "ACCESS_DENIED"):
+    kinds = ("DEFAULT_4XX", "DEFAULT_5XX", "MISSING_AUTHENTICATION_TOKEN", "RESOURCE_NOT_FOUND", "UNAUTHORIZED")
+    for kind in (*kinds, "ACCESS_DENIED", "THROTTLED"):
         body = responses[kind]["ResponseTemplates"]["application/json"]
         shape = json.loads(body.replace("$context.error.messageString", '"m"'))
         assert set(shape) == {"code", "message", "details"}, kind
     assert responses["THROTTLED"]["StatusCode"] == "429"
     assert responses["MISSING_AUTHENTICATION_TOKEN"]["StatusCode"] == "404"
+    assert responses["RESOURCE_NOT_FOUND"]["StatusCode"] == "404"
 
 
 def test_sam_deploy_guided_passes_every_prompt_with_its_defaults(tmp_path: Path) -> None:
