@@ -2,8 +2,11 @@
 
 import importlib
 import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -17,7 +20,7 @@ from local.lambdas import LocalLambdas, layer_copies
 from local.rules import ExecutionRules
 from local.server import LocalApi
 from local.streams import LocalStreams
-from local.template import Template
+from local.template import ROOT, Template
 from wallet import auth, aws, config, limits
 
 pytest_plugins = ["tests.least_privilege"]
@@ -54,6 +57,40 @@ def _hash_cheaply(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _cheapest_hasher() -> PasswordHasher:
     return PasswordHasher.from_parameters(profiles.CHEAPEST)
+
+
+def tool(name: str) -> str:
+    """A command installed in the same environment as the tests."""
+    return str(Path(sys.executable).with_name(name))
+
+
+@pytest.fixture(scope="session")
+def sam_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`sam build` of template.yaml, once per test process that asks for it."""
+    build_dir = tmp_path_factory.mktemp("sam") / "build"
+    result = subprocess.run(
+        [
+            tool("sam"),
+            "build",
+            "--template-file",
+            str(ROOT / "template.yaml"),
+            "--build-dir",
+            str(build_dir),
+            "--base-dir",
+            str(ROOT),
+        ],
+        # Its working directory holds its dependency cache (.aws-sam/deps): one per build, so builds in parallel
+        # test processes do not delete each other's.
+        cwd=build_dir.parent,
+        # The builder looks for python3.12 on PATH: the tests' own interpreter is that version.
+        env={**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return build_dir
 
 
 def _forget_cached_clients() -> None:

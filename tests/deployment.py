@@ -52,16 +52,15 @@ def zipped(directory: Path) -> bytes:
     return buffer.getvalue()
 
 
-def package(s3: Any, bucket: str, prefix: str) -> dict[str, Any]:
-    """template.yaml with each function's code, the layer's content and the state machine's definition put in
-    S3 and named there, as `sam package` writes it. The code is the source directories the template names:
-    sam build adds the layer's third-party libraries, which these tests take from their own environment
-    (tests/test_layer_lock.py holds the two to the same versions)."""
-    body = load()
+def package(s3: Any, bucket: str, prefix: str, build: Path) -> dict[str, Any]:
+    """The template `sam build` wrote in `build`, with each function's code, the layer's content (its libraries
+    installed from the lock under python/) and the state machine's definition put in S3 and named there, as
+    `sam package` writes it."""
+    body = load(build / "template.yaml")
     for name, resource in body["Resources"].items():
         if (prop := ARTIFACT_PROPERTIES.get(resource["Type"])) is None:
             continue
-        path = ROOT / resource["Properties"][prop]
+        path = build / resource["Properties"][prop]
         key = f"{prefix}/{name}"
         s3.put_object(Bucket=bucket, Key=key, Body=zipped(path) if path.is_dir() else path.read_bytes())
         resource["Properties"][prop] = f"s3://{bucket}/{key}"

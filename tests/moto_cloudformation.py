@@ -395,6 +395,8 @@ def _lower_keys(value: Any) -> Any:
 # server; on AWS the function runs in Lambda and answers CloudFormation's pre-signed https S3 URL. ---
 
 _running = threading.local()
+# Each top-level package an invocation imported from a layer, and the file it came from.
+loaded_from_layers: dict[str, str] = {}
 
 
 def running_function() -> str | None:
@@ -430,7 +432,7 @@ def _run_in_process(before: Callable[[], None], answers: list[dict[str, Any]]) -
         with (
             tempfile.TemporaryDirectory() as root,
             mock.patch.dict(os.environ, _environment(function)),
-            _imported_from([_unzipped(code, Path(root) / f"layer{n}") for n, code in enumerate(layers)]),
+            _imported_from([_unzipped(code, Path(root) / f"layer{n}") / "python" for n, code in enumerate(layers)]),
         ):
             code = _unzipped(function.code_bytes, Path(root) / "function")
             spec = importlib.util.spec_from_file_location(
@@ -458,10 +460,9 @@ def _unzipped(code: bytes, directory: Path) -> Path:
 
 @contextlib.contextmanager
 def _imported_from(layers: list[Path]) -> Iterator[None]:
-    """The layers' packages imported from the layers' own code, as Lambda puts them on the path, for the time of
-    one invocation: the test process's copies (from the source tree) are set aside, then put back. The packaged
-    layer is its source directory zipped (sam build would add its libraries under python/: those come from the
-    test environment, which tests/test_layer_lock.py holds to the layer's lock)."""
+    """The layers' packages imported from the layers' own code (their python/ folder, which Lambda puts on the
+    path), for the time of one invocation: the test process's copies of the same packages are set aside, then
+    put back."""
     packages = {path.name.removesuffix(".py") for layer in layers for path in layer.iterdir() if _importable(path)}
 
     def ours(name: str) -> bool:
@@ -475,6 +476,9 @@ def _imported_from(layers: list[Path]) -> Iterator[None]:
         yield
     finally:
         del sys.path[: len(layers)]
+        for name, module in sys.modules.items():
+            if "." not in name and ours(name):
+                loaded_from_layers[name] = str(getattr(module, "__file__", ""))
         for name in [name for name in sys.modules if ours(name)]:
             del sys.modules[name]
         sys.modules.update(set_aside)

@@ -8,6 +8,7 @@ import os
 import time
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -20,11 +21,11 @@ from local.template import Template
 from tests import deployment
 from tests.conftest import _forget_cached_clients
 from tests.least_privilege import IAM_PREFIX, Call, _calls, statement, ungranted
-from tests.moto_cloudformation import SHIMS, running_function, shimmed
+from tests.moto_cloudformation import SHIMS, loaded_from_layers, running_function, shimmed
 from wallet import auth, identity, identity_store
 from wallet.models.identity import OrganizationType, Role, normalise_login
 
-pytestmark = pytest.mark.xdist_group("deploy")  # one stack, created once per module
+pytestmark = pytest.mark.xdist_group("sam_build")  # deployed from the one build, stacks created once per module
 TEMPLATE = Template()
 BUCKET = "wallet-dev-artifacts"  # `resolve_s3` makes one bucket per account; any name does here
 
@@ -97,7 +98,7 @@ class Account:
 
 
 @pytest.fixture(scope="module")
-def account() -> Iterator[Account]:
+def account(sam_build: Path) -> Iterator[Account]:
     config = deployment.samconfig_deploy()
     region = {"AWS_DEFAULT_REGION": config["region"]}  # the translator names ARNs with it
     # The roles' managed policies (AWSLambdaBasicExecutionRole...) must exist to be attached.
@@ -105,7 +106,7 @@ def account() -> Iterator[Account]:
         boto3.setup_default_session(region_name=config["region"])
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket=BUCKET)
-        packaged = deployment.package(s3, BUCKET, config["s3_prefix"])
+        packaged = deployment.package(s3, BUCKET, config["s3_prefix"], sam_build)
         with shimmed(before_invocation=_forget_cached_clients) as answers:
             world = Account(config, packaged, answers)
             recorder = _record_calls(world.calls)
@@ -243,3 +244,9 @@ def test_the_bootstraps_calls_are_granted_by_its_deployed_role(deployed: Deploye
     assert ungranted({function: set(deployed.calls[function])}, {function: statements}) == []
     attached = iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
     assert "AWSLambdaBasicExecutionRole" in {policy["PolicyName"] for policy in attached}  # where it logs
+
+
+def test_the_bootstrap_ran_on_the_built_layers_libraries(deployed: Deployed) -> None:
+    """What ships is what ran: the domain and its libraries came from the layer's zip, not the test process."""
+    for package in ("wallet", "pydantic", "pydantic_core", "jwt", "argon2", "aws_lambda_powertools"):
+        assert "/python/" + package in loaded_from_layers.get(package, ""), f"{package} was not loaded from the layer"

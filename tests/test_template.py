@@ -4,24 +4,19 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from local.template import ROOT, Template
+from tests.conftest import tool
 
 TEMPLATE = Template()
 
 
-def _tool(name: str) -> str:
-    """A command installed in the same environment as the tests."""
-    return str(Path(sys.executable).with_name(name))
-
-
 def test_template_passes_cfn_lint() -> None:
     result = subprocess.run(
-        [_tool("cfn-lint"), str(ROOT / "template.yaml")], capture_output=True, text=True, check=False
+        [tool("cfn-lint"), str(ROOT / "template.yaml")], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -37,23 +32,6 @@ def test_every_table_is_on_demand_with_point_in_time_recovery() -> None:
 def test_every_function_has_its_own_policies() -> None:
     for name, props in TEMPLATE.resources_of("AWS::Serverless::Function").items():
         assert props.get("Policies"), f"{name} would run with no rights or with a shared role"
-
-
-@pytest.fixture(scope="module")
-def sam_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    build_dir = tmp_path_factory.mktemp("sam") / "build"
-    result = subprocess.run(
-        [_tool("sam"), "build", "--template-file", str(ROOT / "template.yaml"), "--build-dir", str(build_dir)],
-        cwd=ROOT,
-        # The builder looks for python3.12 on PATH: the tests' own interpreter is that version.
-        env={**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return build_dir
 
 
 @pytest.mark.slow
@@ -131,7 +109,7 @@ def test_sam_deploy_guided_passes_every_prompt_with_its_defaults(tmp_path: Path)
     no_aws |= {"AWS_EC2_METADATA_DISABLED": "true", "SAM_CLI_TELEMETRY": "0"}
     environment = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")} | no_aws
     result = subprocess.run(
-        [_tool("sam"), "deploy", "--guided"],
+        [tool("sam"), "deploy", "--guided"],
         cwd=tmp_path,
         input="\n" * 200,
         env=environment,
