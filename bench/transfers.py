@@ -90,11 +90,12 @@ class World:
             module.rule_for(OperationType.TRANSFER.value, bench_ledger.CURRENCY, Role.INDIVIDUAL.value, self.source)
 
     def bare(self, destination: str, amount: Decimal) -> None:
-        """The handler's DynamoDB calls without the handler: one BatchGetItem of both accounts, one GetItem of
-        the commission rule, the limit rules (fresh in the cache before each sample, as for the handler), ledger.post of
-        the same 3-leg posting with its event given the accounts just read (one TransactWriteItems), the
-        caller's token state. No token, no request or response model."""
-        identity_store.token_state(SENDER.user_id)  # every call that changes something reads its caller's state
+        """The handler's DynamoDB calls without the handler: one BatchGetItem of both accounts and the caller's
+        token state, one GetItem of the commission rule, the limit rules (fresh in the cache before each sample,
+        as for the handler), ledger.post of the same 3-leg posting with its event given the accounts just read
+        (one TransactWriteItems). No token, no request or response model."""
+        # Every call that changes something reads its caller's state, with its first BatchGetItem.
+        identity_store.defer_token_state(SENDER.user_id, lambda _state: None)
         source_key, destination_key = ledger.customer_account(self.source), ledger.customer_account(destination)
         accounts = ledger_store.read_accounts([source_key, destination_key])
         rule = catalog_store.get_commission_rule(OperationType.TRANSFER, self.issuer.id)

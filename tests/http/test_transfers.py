@@ -1,11 +1,14 @@
 """The guide's transfer flows over HTTP: to an account and to a card, with templates, commission and keys."""
 
+import os
+from collections import Counter
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from tests.conftest import Api
-from wallet import ledger
+from wallet import aws, ledger
 from wallet.ledger import Leg, Posting, SystemAccount
 from wallet.transfers import luhn_check_digit
 
@@ -194,3 +197,42 @@ def test_the_same_idempotency_key_executes_a_template_once(api: Api, bank: Bank)
     assert (other.status_code, other.json()["code"]) == (409, "IDEMPOTENCY_KEY_REUSED")
     assert (bank.balance(bank.alice), bank.balance(bank.bob)) == ("98.89", "1.00")
     assert bank.reconciles()
+
+
+def test_a_transfer_reads_twice_its_callers_state_riding_with_its_accounts(api: Api, bank: Bank) -> None:
+    """The revocation check (every changing call's) is in the accounts' BatchGetItem, strongly consistent: a
+    transfer reads twice (accounts and caller, then the commission rule) and writes once."""
+    body = {"sourceCoinSerial": bank.alice_coin, "destinationCoinSerial": bank.bob_coin, "amount": "1"}
+    assert api.post("/transfers", body, bank.alice).status_code == 201  # limit rules are read once, then kept
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    def seen(model: Any, params: dict[str, Any], **_: Any) -> None:
+        calls.append((model.name, params))
+
+    client_events = aws.dynamodb().meta.events
+    client_events.register("before-call.dynamodb", seen)
+    try:
+        assert api.post("/transfers", body, bank.alice).status_code == 201
+    finally:
+        client_events.unregister("before-call.dynamodb", seen)
+    assert Counter(name for name, _ in calls) == {"BatchGetItem": 1, "GetItem": 1, "TransactWriteItems": 1}
+    ((batch,),) = [(params["RequestItems"],) for name, params in calls if name == "BatchGetItem"]
+    users = os.environ["USERS_TABLE"]
+    assert batch[users]["ConsistentRead"] and len(batch[users]["Keys"]) == 1
+    assert all(request["ConsistentRead"] for request in batch.values())
+
+
+def test_a_revoked_token_moves_no_money_and_reads_nothing_back(api: Api, bank: Bank, admin_token: str) -> None:
+    user = api.post("/users/view", {"filter": {"login": "alice@example.com"}}, admin_token).json()["records"][0]
+    assert api.post(f"/api/v1/users/{user['id']}/disable", None, admin_token).status_code == 200
+    body = {"sourceCoinSerial": bank.alice_coin, "destinationCoinSerial": bank.bob_coin, "amount": "1"}
+    _unauthenticated(api.post("/transfers", body, bank.alice))
+    # A changing route that only reads (no BatchGetItem, no write) is refused at its end all the same.
+    _unauthenticated(api.post("/transactions/view", {"filter": {"coinSerial": bank.alice_coin}}, bank.alice))
+    assert api.post(f"/api/v1/users/{user['id']}/enable", None, admin_token).status_code == 200
+    assert bank.balance(bank.bob) == "0.00"
+
+
+def _unauthenticated(answer: Any) -> None:
+    assert answer.status_code == 401, answer.text
+    assert answer.json()["code"] == "UNAUTHENTICATED"

@@ -10,7 +10,8 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Header
 
-from wallet.auth import Caller, caller_from_authorization_header, require_current_token
+from wallet.auth import Caller, caller_from_authorization_header, defer_current_token_check
+from wallet.aws import deferred_read, settle_deferred_read
 from wallet.dynamo import page_scope
 from wallet.edge import checked_event, list_scope, parse_json_body
 from wallet.errors import WalletError
@@ -29,26 +30,35 @@ class WalletResolver(APIGatewayRestResolver):
         self.authenticated = authenticated
 
     def resolve(self, event: Any, context: Any) -> dict[str, Any]:
-        """The caller first (401), then the body's media type and form (415, 400), then the route."""
+        """The caller first (401), then the body's media type and form (415, 400), then the route. A call that
+        may change something also checks that its token was not revoked: with its first BatchGetItem, before it
+        changes anything, or at its end, whichever comes first; a revoked token gets 401 whatever was answered."""
         self.clear_context()
+        due = deferred_read.set(None)
+        try:
+            answer = self._answer(event, context)
+            settle_deferred_read()
+        except WalletError as error:
+            self.clear_context()
+            return _proxy_error(error)
+        finally:
+            deferred_read.reset(due)
+        return answer
+
+    def _answer(self, event: Any, context: Any) -> dict[str, Any]:
         caller_id = ""
         try:
             if self.authenticated:
                 headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
                 who = caller_from_authorization_header(headers.get("authorization"))
-                if event.get("httpMethod") != "GET":  # a call that may change something: revoked tokens end now
-                    require_current_token(who)
+                if event.get("httpMethod") != "GET":  # a call that may change something
+                    defer_current_token_check(who)
                 self.append_context(caller=replace(who, source_ip=_source_ip(event)))
                 caller_id = who.user_id
             event, body = checked_event(event)
         except WalletError as error:
             self.clear_context()
-            return {
-                "statusCode": error.status,
-                "headers": {"Content-Type": content_types.APPLICATION_JSON},
-                "body": json.dumps(error.body()),
-                "isBase64Encoded": False,
-            }
+            return _proxy_error(error)
         scope = page_scope.set(list_scope(event, body, caller_id))
         try:
             return super().resolve(event, context)
@@ -60,6 +70,15 @@ class WalletResolver(APIGatewayRestResolver):
         sent, still encoded: `%C3%A9` is one character of an id, not six)."""
         decoded = self.current_event.path_parameters or {}
         return {name: decoded.get(name, value) for name, value in match.groupdict().items()}
+
+
+def _proxy_error(error: WalletError) -> dict[str, Any]:
+    return {
+        "statusCode": error.status,
+        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "body": json.dumps(error.body()),
+        "isBase64Encoded": False,
+    }
 
 
 def create_app(*, authenticated: bool = True) -> WalletResolver:

@@ -94,7 +94,16 @@ def caller_from_authorization_header(header: str | None) -> Caller:
 
 def require_current_token(caller: Caller) -> None:
     """A token of a disabled user, or one issued before the password last changed, is refused (read strongly)."""
-    state = identity_store.token_state(caller.user_id)
+    _refuse_if_revoked(caller, identity_store.token_state(caller.user_id))
+
+
+def defer_current_token_check(caller: Caller) -> None:
+    """The same check, made with the call's first BatchGetItem or before it changes anything, whichever comes
+    first (wallet.aws.DeferredRead): a transfer reads the caller's state with its accounts, in one call."""
+    identity_store.defer_token_state(caller.user_id, lambda state: _refuse_if_revoked(caller, state))
+
+
+def _refuse_if_revoked(caller: Caller, state: "identity_store.TokenState") -> None:
     if state.disabled or caller.issued_at_ms < state.valid_from_ms:
         raise Unauthenticated("The token is no longer valid; log in again")
 

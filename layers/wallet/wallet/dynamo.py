@@ -12,7 +12,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from wallet.aws import dynamodb
+from wallet.aws import deferred_read, dynamodb
 from wallet.errors import Contention, InvalidInput
 from wallet.secrets import keyed_digest
 
@@ -126,14 +126,25 @@ def _segment_items(segment: int, segments: int, request: dict[str, Any]) -> Iter
 
 def batch_get(table: str, keys: list[Item]) -> list[Item]:
     """One BatchGetItem for up to 100 keys (duplicates dropped); unprocessed keys are asked again.
-    Strongly consistent: reads by key gate money or rights (limits, balances)."""
+    Strongly consistent: reads by key gate money or rights (limits, balances). A deferred read of another
+    table rides in the same request (wallet.aws.DeferredRead), and its check is made once the items are in."""
     unique = list({json.dumps(key, sort_keys=True): key for key in keys}.values())
     found: list[Item] = []
     request: dict[str, Any] = {table: {"Keys": unique, "ConsistentRead": True}} if unique else {}
+    rider = deferred_read.get() if unique else None
+    if rider is not None and rider.table != table:
+        deferred_read.set(None)
+        request[rider.table] = {"Keys": [rider.key], "ConsistentRead": True, "ProjectionExpression": rider.projection}
+    else:
+        rider = None
+    rider_items: list[Item] = []
     while request:
         answer = dynamodb().batch_get_item(RequestItems=request)
         found += answer["Responses"].get(table, [])
+        rider_items += answer["Responses"].get(rider.table, []) if rider else []
         request = answer.get("UnprocessedKeys") or {}
+    if rider is not None:
+        rider.check(rider_items[0] if rider_items else None)
     return found
 
 

@@ -1,11 +1,12 @@
 """Data access for identity: the only module that knows the users table's keys."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from wallet.aws import dynamodb
+from wallet.aws import DeferredRead, deferred_read, dynamodb
 from wallet.config import settings
 from wallet.dynamo import Item, condition_failed, every_item, query_page, scan_page, transact_write
 from wallet.errors import Conflict
@@ -362,14 +363,28 @@ def _revocation(user_id: str, before_ms: int) -> dict[str, Any]:
     }
 
 
+TOKEN_STATE = "disabled, tokensValidFromMs"
+
+
 def token_state(user_id: str) -> TokenState:
     """Read strongly: a disabled user's tokens are refused at once."""
-    key = _key("USER", user_id)
     item = (
         dynamodb()
-        .get_item(TableName=_table(), Key=key, ConsistentRead=True, ProjectionExpression="disabled, tokensValidFromMs")
+        .get_item(TableName=_table(), Key=_key("USER", user_id), ConsistentRead=True, ProjectionExpression=TOKEN_STATE)
         .get("Item")
     )
+    return _token_state(item)
+
+
+def defer_token_state(user_id: str, check: Callable[[TokenState], None]) -> None:
+    """The same read, put off so that it rides in the call's first BatchGetItem (a transfer's accounts), or is
+    made on its own before the call changes anything (wallet.aws.DeferredRead)."""
+    deferred_read.set(
+        DeferredRead(_table(), _key("USER", user_id), TOKEN_STATE, lambda item: check(_token_state(item)))
+    )
+
+
+def _token_state(item: Item | None) -> TokenState:
     if item is None:
         return TokenState(disabled=True, valid_from_ms=0)
     return TokenState(disabled=bool(item.get("disabled")), valid_from_ms=int(item.get("tokensValidFromMs", 0)))
