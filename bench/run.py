@@ -257,9 +257,9 @@ def transfer_costs(samples: int = TRANSFER_SAMPLES) -> None:
     ratio = handler.median_ms() / bare.median_ms()
     print(f"Latency: {samples} rounds of one transfer each way, back to back (every one a new posting, none a replay)")
     print("Bare: the same DynamoDB calls through the layer, no handler: ledger_store.read_accounts (BatchGetItem,")
-    print("the caller's token state riding in it),")
-    print("catalog_store.get_commission_rule (GetItem), ledger.post of the same 3-leg posting (TransactWriteItems);")
-    print("checked to make the same operations and transactions of the same shape as the handler.")
+    print("with the caller's token state), catalog_store.get_commission_rule (GetItem), ledger.post of the same")
+    print("3-leg posting (TransactWriteItems); checked to make the same operations and transactions of the same")
+    print("shape as the handler.")
     print(
         "Absolute times are moto's in this process, not DynamoDB's: only the ratio (handler over bare) means anything."
     )
