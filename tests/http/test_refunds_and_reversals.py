@@ -76,6 +76,20 @@ def test_the_same_idempotency_key_refunds_once(api: Api, bank: Bank) -> None:
     assert (other.status_code, other.json()["code"]) == (409, "IDEMPOTENCY_KEY_REUSED")
 
 
+def test_a_replayed_refund_answers_its_first_answer_whatever_changed_since(api: Api, bank: Bank) -> None:
+    """A client that retries after a timeout must learn the refund went through, not that it is now refused."""
+    transfer = _paid(api, bank, "20.00")
+    headers = {"Idempotency-Key": "refund-then-freeze"}
+    first = api.post(f"/transfers/{transfer}/refund", {"amount": "5"}, bank.bob, headers=dict(headers))
+    assert first.status_code == 201, first.text
+    assert api.post(f"/coins/{bank.bob_coin}/freeze", {"reason": "court order"}, bank.admin).status_code == 200
+    again = api.post(f"/transfers/{transfer}/refund", {"amount": "5"}, bank.bob, headers=dict(headers))
+    assert (again.status_code, again.json()) == (201, first.json())
+    fresh = api.post(f"/transfers/{transfer}/refund", {"amount": "5"}, bank.bob, headers={"Idempotency-Key": "new"})
+    assert (fresh.status_code, fresh.json()["code"]) == (422, "ACCOUNT_FROZEN")  # a new refund meets the freeze
+    assert bank.balance(bank.alice) == "84.78"  # 100 - 20.30 + 5.00 + 0.08 (a quarter of 0.30), once
+
+
 def test_a_recipient_who_spent_the_money_cannot_refund_it(api: Api, bank: Bank) -> None:
     transfer = _paid(api, bank, "20.00")
     back = {"sourceCoinSerial": bank.bob_coin, "destinationCoinSerial": bank.alice_coin, "amount": "19.00"}
