@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from local.lambdas import LocalLambdas
 from tests.conftest import Api
-from wallet import aws, ledger
+from wallet import ledger
 from wallet.ledger import Leg, Posting, SystemAccount
 from wallet.transfers import luhn_check_digit
 
@@ -199,7 +200,9 @@ def test_the_same_idempotency_key_executes_a_template_once(api: Api, bank: Bank)
     assert bank.reconciles()
 
 
-def test_a_transfer_reads_twice_its_callers_state_riding_with_its_accounts(api: Api, bank: Bank) -> None:
+def test_a_transfer_reads_twice_its_callers_state_riding_with_its_accounts(
+    api: Api, bank: Bank, lambdas: LocalLambdas
+) -> None:
     """The revocation check (every changing call's) is in the accounts' BatchGetItem, strongly consistent: a
     transfer reads twice (accounts and caller, then the commission rule) and writes once."""
     body = {"sourceCoinSerial": bank.alice_coin, "destinationCoinSerial": bank.bob_coin, "amount": "1"}
@@ -209,7 +212,7 @@ def test_a_transfer_reads_twice_its_callers_state_riding_with_its_accounts(api: 
     def seen(model: Any, params: dict[str, Any], **_: Any) -> None:
         calls.append((model.name, params))
 
-    client_events = aws.dynamodb().meta.events
+    client_events = lambdas.layer_module("TransfersFunction", "wallet.aws").dynamodb().meta.events
     client_events.register("before-parameter-build.dynamodb", seen)
     try:
         assert api.post("/transfers", body, bank.alice).status_code == 201
