@@ -102,3 +102,16 @@ def test_a_declined_withdrawal_gives_back_what_it_used(api: Api, admin_token: st
     assert api.get(f"/coins/{wallet.coin}/limits", wallet.customer).json()["limits"][0]["today"]["count"] == 1
     assert wallet.withdrawal("50.00")["status"] == "SCREENING"
     assert wallet.reconciles()
+
+
+def test_a_withdrawal_the_screening_declines_gives_back_what_it_used(api: Api, admin_token: str) -> None:
+    """The workflow's own decline (not staff's) returns the limit's use, in its decision's transaction."""
+    wallet = Wallet(api, admin_token)
+    wallet.top_up_at_once("2000.00")
+    rule = {"operationType": "BANK_WITHDRAWAL", "currencyCode": "EUR", "role": "INDIVIDUAL", "daily": {"count": 1}}
+    assert api.post("/limits", rule, admin_token).status_code == 201
+    flagged = wallet.withdrawal("1500.00")  # over the currency's AML threshold of 1000
+    assert wallet.status_once_settled(flagged["requestIdentifier"])["status"] == "DECLINED"
+    assert api.get(f"/coins/{wallet.coin}/limits", wallet.customer).json()["limits"][0]["today"]["count"] == 1
+    assert wallet.withdrawal("50.00")["status"] == "SCREENING"
+    assert wallet.reconciles()
