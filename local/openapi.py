@@ -9,6 +9,7 @@ bearer security, the error responses and their codes, and an example request fro
 import importlib.util
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,10 @@ ERRORS: dict[int, tuple[str, list[str]]] = {
     413: ("The body exceeds 64 KiB", ["PAYLOAD_TOO_LARGE"]),
     415: ("A body that is not application/json", ["UNSUPPORTED_MEDIA_TYPE"]),
     422: ("A business rule: insufficient funds, inactive account, ...", ["BUSINESS_RULE_VIOLATION"]),
-    429: ("Too many attempts; `Retry-After` says when to try again", ["TOO_MANY_ATTEMPTS"]),
+    429: (
+        "Too many attempts (`Retry-After` says when to try again), or the stage's throttle on any route",
+        ["TOO_MANY_ATTEMPTS", "TOO_MANY_REQUESTS"],
+    ),
 }
 ERROR_SCHEMA = {
     "title": "Error",
@@ -76,7 +80,7 @@ def document() -> dict[str, Any]:
     schemas.pop("ResponseValidationError", None)
     for path, operations in paths.items():
         for method, operation in operations.items():
-            _complete(operation, method, path, examples.get((method, path)))
+            _complete(operation, method, path, examples.get((method, path)), schemas)
     webhooks = _webhooks(schemas)
     return {
         "openapi": "3.1.0",
@@ -119,23 +123,20 @@ def _webhooks(schemas: dict[str, Any]) -> dict[str, Any]:
     return webhooks
 
 
-def _complete(operation: dict[str, Any], method: str, path: str, example: Any) -> None:
-    """The answers every operation may give besides its own, in the one error shape."""
+def _complete(operation: dict[str, Any], method: str, path: str, example: Any, schemas: dict[str, Any]) -> None:
+    """The answers every operation may give besides its own, in the one error shape, and examples."""
     public = (method, path) in PUBLIC
-    statuses = {400, 404}
+    statuses = {400, 404, 429}  # 429: the stage throttles every route (template.yaml, MethodSettings)
     if not public:
         statuses |= {401, 403}
         operation.pop("security", None)
     else:
         operation["security"] = []
-        statuses |= {429} if path != "/openapi.json" else set()
         statuses |= {401} if path == "/authorization" else set()  # a wrong login or password
     if method == "post":
         statuses |= {409, 413, 415, 422}
-    if path == "/users/me/password":
-        statuses.add(429)
     if path == "/openapi.json":
-        statuses = {404}
+        statuses = {404, 429}
     responses = operation.setdefault("responses", {})
     responses.pop("422", None)  # Powertools' own validation shape, which this API never sends
     statuses |= {int(status) for status in responses if status >= "400"}  # a route's own, in the one shape
@@ -143,6 +144,68 @@ def _complete(operation: dict[str, Any], method: str, path: str, example: Any) -
         responses[str(status)] = {"$ref": f"#/components/responses/Error{status}"}
     if "requestBody" in operation:
         operation["requestBody"]["content"]["application/json"]["example"] = {} if example is None else example
+    for status, answer in responses.items():
+        if status < "400" and "application/json" in answer.get("content", {}):
+            body = answer["content"]["application/json"]
+            body["example"] = _example_of(body["schema"], schemas)
+
+
+# Strings a value of a patterned field may take, the first that fits its pattern and lengths is the example.
+_PATTERNED = ("10.50", "EUR", "GB", "4111111111111111", "DEUTDEFF", "customer@example.com", "123456", "Secret#123")
+
+
+def _example_of(schema: dict[str, Any], schemas: dict[str, Any], depth: int = 0, name: str = "") -> Any:
+    """A value of the schema, built from its own words (const, examples, default, enum, type, pattern), so a
+    response's example follows its model wherever the model changes."""
+    if "$ref" in schema:
+        return _example_of(schemas[schema["$ref"].rpartition("/")[2]], schemas, depth, name)
+    for word in ("const", "examples", "default", "enum"):
+        if schema.get(word) is not None:
+            return schema[word][0] if word in ("examples", "enum") else schema[word]
+    for word in ("anyOf", "oneOf", "allOf"):
+        if word in schema:
+            branches = [branch for branch in schema[word] if branch.get("type") != "null"]
+            return _example_of(branches[0], schemas, depth, name)
+    kind = schema.get("type", "object" if "properties" in schema else None)
+    if isinstance(kind, list):
+        kind = next(each for each in kind if each != "null")
+    if kind == "object":
+        required = set(schema.get("required", []))
+        properties = {
+            field: _example_of(part, schemas, depth + 1, field)
+            for field, part in schema.get("properties", {}).items()
+            if field in required or depth < 3
+        }
+        extra = schema.get("additionalProperties")
+        if not properties and isinstance(extra, dict):
+            properties = {"key": _example_of(extra, schemas, depth + 1)}
+        return properties
+    if kind == "array":
+        return [_example_of(schema.get("items", {}), schemas, depth + 1, name)] if depth < 3 else []
+    if kind in ("integer", "number"):
+        return schema.get("minimum", 1)
+    if kind == "boolean":
+        return True
+    if kind == "string":
+        return _string_example(schema, name)
+    return {}
+
+
+def _string_example(schema: dict[str, Any], name: str) -> str:
+    """A patterned string's first fitting sample; otherwise one that reads as the field it fills."""
+    if schema.get("format") == "date-time" or name.endswith("At"):
+        return "2026-01-31T12:00:00Z"
+    if "pattern" not in schema:
+        money = any(word in name.lower() for word in ("amount", "balance", "fee", "total", "commission"))
+        unpatterned = "EUR" if name in ("code", "currency") else "10.50" if money else f"{name or 'text'}-1"
+        return unpatterned if len(unpatterned) <= schema.get("maxLength", len(unpatterned)) else "x"
+    fits = [
+        text
+        for text in _PATTERNED
+        if re.search(schema["pattern"], text)
+        and schema.get("minLength", 0) <= len(text) <= schema.get("maxLength", len(text))
+    ]
+    return fits[0] if fits else "x" * schema.get("minLength", 1)
 
 
 def _error_responses() -> dict[str, Any]:

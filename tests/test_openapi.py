@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 from pydantic import TypeAdapter, ValidationError
 
@@ -38,8 +39,25 @@ def test_it_has_every_route_with_security_errors_and_examples() -> None:
         errors = {status: answer for status, answer in operation["responses"].items() if status >= "400"}
         assert errors, (method, path)
         assert all(answer["$ref"].startswith("#/components/responses/Error") for answer in errors.values())
-        if "requestBody" in operation:
-            assert "example" in operation["requestBody"]["content"]["application/json"], (method, path)
+        assert errors["429"]["$ref"] == "#/components/responses/Error429", (method, path)  # the stage throttles all
+
+
+def test_every_operation_has_an_example_of_its_body_and_of_its_success_which_its_schemas_accept() -> None:
+    for path, operations in COMMITTED["paths"].items():
+        for method, operation in operations.items():
+            if "requestBody" in operation:
+                assert "example" in operation["requestBody"]["content"]["application/json"], (method, path)
+            successes = [answer for status, answer in operation["responses"].items() if status < "400"]
+            assert successes, (method, path)
+            for answer in successes:
+                body = answer["content"]["application/json"]
+                assert "example" in body, (method, path)
+                _schema_validator(body["schema"]).validate(body["example"])
+
+
+def _schema_validator(schema: dict[str, Any]) -> Draft202012Validator:
+    """The schema with the document's components beside it, so its `#/components/...` references resolve."""
+    return Draft202012Validator({**schema, "components": COMMITTED["components"]})
 
 
 def test_amounts_are_published_with_the_grammar_the_server_enforces() -> None:
