@@ -10,7 +10,7 @@ from wallet import webhook_delivery
 from wallet.observability import logger
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @event_source(data_class=SQSEvent)
 def lambda_handler(event: SQSEvent, context: LambdaContext) -> dict[str, Any]:
     failures = []

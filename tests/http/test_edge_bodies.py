@@ -1,11 +1,14 @@
 """The edge over HTTP: media types, unreadable bodies, strict amounts, unknown routes and local parity."""
 
+import ast
+import contextlib
 import http.client
 import threading
 from typing import Any
 
+from local.lambdas import LocalLambdas
+from local.template import ROOT
 from tests.conftest import Api
-from wallet.observability import logger
 
 
 def _error(answer: Any, status: int, code: str, field: str | None = None) -> None:
@@ -119,7 +122,32 @@ def test_64_clients_connecting_at_once_are_all_answered(api: Api) -> None:
     assert statuses == [404] * 64
 
 
-def test_no_log_keys_are_carried_into_the_next_invocation(api: Api, admin_token: str) -> None:
-    logger.append_keys(requestIdentifier="left-by-the-workflow")  # as a workflow step does
-    assert api.get("/currencies", admin_token).status_code == 200
-    assert "requestIdentifier" not in logger.get_current_keys()
+def test_no_log_keys_are_carried_into_the_next_invocation(lambdas: LocalLambdas) -> None:
+    """Each handler is invoked directly, with no authorizer before it to clear the keys on its behalf."""
+    workflow_logger = lambdas.layer_module("WorkflowFunction", "wallet.observability").logger
+    for name in lambdas.functions:
+        own_logger = lambdas.layer_module(name, "wallet.observability").logger
+        workflow_logger.append_keys(leftOver="by-the-workflow")  # as a workflow step appends its request's keys
+        own_logger.append_keys(leftOver="by-its-last-invocation")
+        # What the handler makes of an empty event does not matter: its keys are cleared before it runs.
+        with contextlib.suppress(Exception):
+            lambdas.invoke(name, {})
+        assert "leftOver" not in own_logger.get_current_keys(), name
+
+
+def test_every_handler_clears_its_log_keys_first() -> None:
+    for app in sorted((ROOT / "functions").glob("*/app.py")):
+        decorators = [
+            decorator
+            for node in ast.walk(ast.parse(app.read_text()))
+            if isinstance(node, ast.FunctionDef)
+            for decorator in node.decorator_list
+            if "inject_lambda_context" in ast.unparse(decorator)
+        ]
+        assert decorators, app
+        for decorator in decorators:
+            clears = isinstance(decorator, ast.Call) and any(
+                keyword.arg == "clear_state" and ast.literal_eval(keyword.value) is True
+                for keyword in decorator.keywords
+            )
+            assert clears, f"{app}: {ast.unparse(decorator)} without clear_state=True"
