@@ -68,6 +68,11 @@ class StrictWorld:
         moto itself never answers TransactionConflict or ThrottlingError."""
         self._cancellations += [reason_for_item] * times
 
+    @property
+    def pending_cancellations(self) -> int:
+        """Cancellations asked for that no transaction has met yet."""
+        return len(self._cancellations)
+
     def _maybe_cancel(self, context: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
         if not self._cancellations:
             return None

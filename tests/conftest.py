@@ -172,6 +172,9 @@ class Api:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return self.session.get(self.base_url + path, headers=headers, timeout=30, **kwargs)
 
+    def delete(self, path: str, token: str) -> requests.Response:
+        return self.session.delete(self.base_url + path, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+
     def reconciliation(self, token: str) -> dict[str, Any]:
         """A reconciliation run now, and its report: the local server runs the job before answering the run."""
         started = self.post("/ledger/reconciliation/run", None, token)

@@ -3,6 +3,8 @@ transactions cancelled by conflicts and throttles, and the SES/SNS sandboxes."""
 
 import re
 import time
+from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -201,3 +203,141 @@ def test_a_code_the_sandbox_refuses_is_a_clear_422_and_a_retry_works_once_verifi
     assert api.post("/registration", {"login": login, "role": "individual"}).status_code == 202
     confirmation = {"login": login, "otp": _otp(api, login), "password": "Dave#2026x"}
     assert api.post("/registration/confirm", confirmation).status_code == 201
+
+
+# --- every other store path: a conflict or throttle is retried (the change made once), a real condition is its 4xx ---
+
+HOOK = "https://93.184.216.34/hook"  # a public address (resolved without DNS); nothing is delivered in these tests
+Inject = Callable[..., None]  # (pk part, reason=the test's): cancels the next transaction on the items with that pk
+
+
+def _admin_creates_a_user(w: Wallet, inject: Inject) -> str:
+    body = {"login": "carol@example.com", "password": "Carol#2026", "role": "individual"}
+    inject("LOGIN#")
+    assert w.api.post("/api/v1/users", body, w.admin).status_code == 201
+    taken = w.api.post("/api/v1/users", body, w.admin)  # the login claim's real condition
+    assert (taken.status_code, taken.json()["code"]) == (409, "DUPLICATE_LOGIN")
+    return "USER_CREATED"
+
+
+def _password_change(w: Wallet, inject: Inject) -> str:
+    inject("LOGIN#")
+    change = {"currentPassword": "Cust#2026", "newPassword": "Cust#2027"}
+    assert w.api.post("/users/me/password", change, w.alice).status_code == 200
+    assert w.api.token("alice@example.com", "Cust#2027")
+    return "PASSWORD_CHANGED"
+
+
+def _user_disabled(w: Wallet, inject: Inject) -> str:
+    users = w.api.post("/users/view", {"filter": {"login": "bob@example.com"}}, w.admin).json()["records"]
+    inject("USER#")
+    assert w.api.post(f"/api/v1/users/{users[0]['id']}/disable", None, w.admin).status_code == 200
+    assert w.api.post("/authorization", {"login": "bob@example.com", "password": "Cust#2026"}).status_code == 401
+    return "USER_DISABLED"
+
+
+def _issuer(w: Wallet, inject: Inject) -> str:
+    inject("ISSUER#")
+    assert w.api.post("/issuers", {"currencyCode": "EUR", "name": "Second"}, w.admin).status_code == 201
+    return "ISSUER_CREATED"
+
+
+def _commission_rule(w: Wallet, inject: Inject) -> str:
+    inject("COMMISSION#")
+    rule = {"operationType": "TRANSFER", "issuerId": w.issuer, "percent": "1", "fixed": "0"}
+    assert w.api.post("/commissions", rule, w.admin).status_code == 201
+    return "COMMISSION_SET"
+
+
+def _limit(w: Wallet, inject: Inject) -> str:
+    inject("LIMIT#")
+    rule = {"operationType": "TRANSFER", "currencyCode": "EUR", "role": "INDIVIDUAL", "perOperation": "50.00"}
+    assert w.api.post("/limits", rule, w.admin).status_code == 201
+    return "LIMIT_SET"
+
+
+def _webhook_subscribed(w: Wallet, inject: Inject) -> str:
+    inject("WEBHOOK#")
+    assert w.api.post("/webhooks", {"url": HOOK, "events": ["*"]}, w.admin).status_code == 201
+    return "WEBHOOK_CREATED"
+
+
+def _webhook_stopped(w: Wallet, inject: Inject) -> str:
+    hooks = [w.api.post("/webhooks", {"url": HOOK, "events": ["*"]}, w.admin) for _ in "ab"]
+    first, second = (hook.json()["webhookId"] for hook in hooks)
+    inject("WEBHOOK#")
+    assert w.api.delete(f"/webhooks/{first}", w.admin).status_code == 200
+    inject("WEBHOOK#", "ConditionalCheckFailed")  # stopped by another call between the read and the write
+    assert w.api.delete(f"/webhooks/{second}", w.admin).status_code == 404
+    return "WEBHOOK_STOPPED"
+
+
+def _card_issued(w: Wallet, inject: Inject) -> str:
+    inject("CARD")
+    assert w.api.post("/smart-cards", {"coinSerial": w.alice_coin}, w.admin).status_code == 201
+    inject("CARDNUMBER#", "ConditionalCheckFailed")  # the number drawn is taken: another is drawn
+    assert w.api.post("/smart-cards", {"coinSerial": w.bob_coin}, w.admin).status_code == 201
+    return "CARD_ISSUED"
+
+
+def _card_blocked(w: Wallet, inject: Inject) -> str:
+    card = w.api.post("/smart-cards", {"coinSerial": w.alice_coin}, w.admin).json()["smartCardId"]
+    inject("CARD#")
+    blocked = w.api.post(f"/smart-cards/{card}/block", {}, w.admin)
+    assert (blocked.status_code, blocked.json()["status"]) == (200, "BLOCKED")
+    return "CARD_BLOCKED"
+
+
+def _account_opened(w: Wallet, inject: Inject) -> str:
+    inject("COIN#")
+    assert w.api.post("/coins", {"issuerId": w.issuer}, w.alice).status_code == 201
+    return "COIN_OPENED"
+
+
+def _account_frozen_unfrozen_closed(w: Wallet, inject: Inject) -> str:
+    for change, status in (("freeze", "FROZEN"), ("unfreeze", "ACTIVE"), ("close", "CLOSED")):
+        inject("COIN#")
+        changed = w.api.post(f"/coins/{w.bob_coin}/{change}", {}, w.admin)
+        assert (changed.status_code, changed.json()["status"]) == (200, status)
+    return "COIN_CLOSED"
+
+
+@pytest.mark.parametrize("reason", ["TransactionConflict", "ThrottlingError"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        _admin_creates_a_user,
+        _password_change,
+        _user_disabled,
+        _issuer,
+        _commission_rule,
+        _limit,
+        _webhook_subscribed,
+        _webhook_stopped,
+        _card_issued,
+        _card_blocked,
+        _account_opened,
+        _account_frozen_unfrozen_closed,
+    ],
+)
+def test_each_store_path_retries_a_conflict_or_throttle_and_answers_a_real_condition_with_its_4xx(
+    wallet: Wallet, embedded_aws: EmbeddedAws, path: Callable[[Wallet, Inject], str], reason: str
+) -> None:
+    strict = embedded_aws.strict
+    assert strict
+
+    def inject(pk_part: str, kind: str = reason) -> None:
+        strict.cancel_transaction(_only(kind, pk_part))
+
+    before = _recorded(wallet)
+    action = path(wallet, inject)
+    assert strict.pending_cancellations == 0  # each injection met a transaction of the path
+    made = _recorded(wallet) - before
+    assert made[action] == (2 if path is _card_issued else 1), made
+
+
+def _recorded(w: Wallet) -> Counter[str]:
+    """The audit entries by action: one per change of state, written in the change's own transaction."""
+    answer = w.api.post("/audit/view", {"pageSize": 100}, w.admin)
+    assert answer.status_code == 200, answer.text
+    return Counter(entry["action"] for entry in answer.json()["records"])

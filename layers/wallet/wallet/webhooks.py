@@ -56,9 +56,11 @@ def list_webhooks(caller: Caller) -> Webhooks:
 
 def stop(caller: Caller, webhook_id: str) -> Webhook:
     subscription = _owned(caller, webhook_id)
-    webhooks_store.stop_subscription(
+    stopped = webhooks_store.stop_subscription(
         webhook_id, clock.iso(clock.now()), audit.by(caller, "WEBHOOK_STOPPED", webhook_id)
     )
+    if not stopped:  # by another call since the read: as if it had been stopped before
+        raise _absent("webhookId")
     return Webhook.model_validate(subscription)
 
 

@@ -5,9 +5,11 @@ the delivery function reads (gsi2); deliveries (DELIVERY#id) by subscription, ne
 
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from wallet.aws import dynamodb
 from wallet.config import settings
-from wallet.dynamo import Item, every_item, query_page, transact_write
+from wallet.dynamo import Item, condition_failed, every_item, query_page, transact_write
 
 ACTIVE = "ACTIVE"
 
@@ -65,8 +67,8 @@ def active_subscriptions() -> list[Item]:
     )
 
 
-def stop_subscription(webhook_id: str, at: str, *companions: dict[str, Any]) -> None:
-    """Leaves the active partition; its deliveries stay readable."""
+def stop_subscription(webhook_id: str, at: str, *companions: dict[str, Any]) -> bool:
+    """Leaves the active partition; its deliveries stay readable. False if another call stopped it first."""
     update = {
         "TableName": _table(),
         "Key": _subscription_key(webhook_id),
@@ -74,7 +76,13 @@ def stop_subscription(webhook_id: str, at: str, *companions: dict[str, Any]) -> 
         "ConditionExpression": "attribute_exists(gsi2pk)",
         "ExpressionAttributeValues": {":at": at},
     }
-    transact_write([{"Update": update}, *companions])
+    try:
+        transact_write([{"Update": update}, *companions])
+    except ClientError as error:
+        if condition_failed(error, 0):
+            return False
+        raise
+    return True
 
 
 def put_delivery_if_absent(delivery: Item) -> bool:
