@@ -3,11 +3,14 @@ Step Functions interpreter and our real handlers: balances to the cent, reconcil
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
 
 from local.aws import EmbeddedAws
+from local.lambdas import LocalLambdas
 from local.streams import LocalStreams
 from tests.conftest import Api
 
@@ -283,4 +286,68 @@ def test_the_same_idempotency_key_creates_one_top_up(wallet: Wallet, path: str, 
     assert (other.status_code, other.json()["code"]) == (409, "IDEMPOTENCY_KEY_REUSED")
     if path == "/bank-top-ups/with-bank":
         assert wallet.balances() == ("9.50", "0.00")  # credited once
+    assert wallet.reconciles()
+
+
+def _unreachable(**_: Any) -> None:
+    raise EndpointConnectionError(endpoint_url="https://unreachable.example")
+
+
+def _refused(**_: Any) -> None:
+    raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "down"}}, "StartExecution")
+
+
+@pytest.mark.parametrize("failure", [_unreachable, _refused], ids=["connection error", "client error"])
+def test_a_withdrawal_whose_workflow_cannot_start_is_declined_and_released(
+    wallet: Wallet, lambdas: LocalLambdas, failure: Callable[..., None]
+) -> None:
+    """The hold is committed: the answer is the request as it stands (declined, released), never a 5xx."""
+    wallet.top_up_at_once("100")
+    headers = {"Idempotency-Key": "withdraw-unstarted"}
+    body = {"coinSerial": wallet.coin, "amount": "40", "bankId": wallet.bank}
+    body |= {"accountNumber": "DE8937040044", "recipientName": "Alice"}
+    client_events = lambdas.layer_module("RequestsFunction", "wallet.aws").stepfunctions().meta.events
+    client_events.register("before-parameter-build.sfn.StartExecution", failure)
+    try:
+        first = wallet.api.post("/bank-withdrawals/with-bank", body, wallet.customer, headers=dict(headers))
+    finally:
+        client_events.unregister("before-parameter-build.sfn.StartExecution", failure)
+    assert (first.status_code, first.json()["status"]) == (201, "DECLINED"), first.text
+    again = wallet.api.post("/bank-withdrawals/with-bank", body, wallet.customer, headers=dict(headers))
+    assert again.json() == first.json()
+    assert wallet.balances() == ("99.50", "0.00")
+    request = wallet.api.get(f"/requests/{first.json()['requestIdentifier']}", wallet.customer).json()
+    assert [(step["status"], step.get("reason")) for step in request["history"]] == [
+        ("SCREENING", None),
+        ("DECLINED", "The approval workflow could not start"),
+    ]
+    assert wallet.reconciles()
+
+
+def test_a_withdrawal_that_can_be_neither_started_nor_declined_starts_on_its_retry(
+    wallet: Wallet, lambdas: LocalLambdas
+) -> None:
+    """Step Functions and DynamoDB both down after the hold: a 5xx, nothing lost; the retry starts the workflow."""
+    wallet.top_up_at_once("100")
+    headers = {"Idempotency-Key": "withdraw-retried"}
+    body = {"coinSerial": wallet.coin, "amount": "40", "bankId": wallet.bank}
+    body |= {"accountNumber": "DE8937040044", "recipientName": "Alice"}
+    functions_events = lambdas.layer_module("RequestsFunction", "wallet.aws").stepfunctions().meta.events
+    dynamodb_events = lambdas.layer_module("RequestsFunction", "wallet.aws").dynamodb().meta.events
+
+    def both_down(**_: Any) -> None:
+        dynamodb_events.register("before-parameter-build.dynamodb", _unreachable)
+        _unreachable()
+
+    functions_events.register("before-parameter-build.sfn.StartExecution", both_down)
+    try:
+        first = wallet.api.post("/bank-withdrawals/with-bank", body, wallet.customer, headers=dict(headers))
+    finally:
+        functions_events.unregister("before-parameter-build.sfn.StartExecution", both_down)
+        dynamodb_events.unregister("before-parameter-build.dynamodb", _unreachable)
+    assert first.status_code >= 500
+    assert wallet.balances() == ("58.10", "41.40")  # held, not lost
+    again = wallet.api.post("/bank-withdrawals/with-bank", body, wallet.customer, headers=dict(headers))
+    assert (again.status_code, again.json()["status"]) == (201, "SCREENING"), again.text
+    assert wallet.status_once_settled(again.json()["requestIdentifier"])["status"] == "PENDING"
     assert wallet.reconciles()

@@ -248,7 +248,7 @@ def test_any_unfinished_end_declines_a_request_left_in_any_state_and_releases_th
     flows: Requests, lambdas: LocalLambdas, monkeypatch: pytest.MonkeyPatch, ended: str, left_in: RequestStatus
 ) -> None:
     if left_in == RequestStatus.SCREENING:  # an execution that died before screening answered
-        monkeypatch.setattr(payments, "_start_workflow", lambda request, owner_name: None)
+        monkeypatch.setattr(payments, "_start_workflow", lambda request, owner_name: request)
     request_id = flows.withdraw("30")
     waited = 0 if left_in == RequestStatus.SCREENING else 30
     assert flows.status(request_id, leaving=(RequestStatus.SCREENING,), seconds=waited) == left_in

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from wallet import audit, catalog, catalog_store, clock, events, ledger, ledger_store, limits, requests_store
 from wallet.auth import Caller
@@ -138,8 +138,7 @@ def create_top_up_request(caller: Caller, body: BankTopUp, idempotency_key: str 
         if not condition_failed(error, 0):
             raise
         return _answer(_same_request(request.request_identifier, digest))
-    _start_workflow(request, priced.account.item["ownerName"])
-    return _answer(request)
+    return _answer(_start_workflow(request, priced.account.item["ownerName"]))
 
 
 def create_withdrawal(caller: Caller, body: BankWithdrawal, idempotency_key: str | None) -> RequestAnswer:
@@ -169,8 +168,7 @@ def create_withdrawal(caller: Caller, body: BankWithdrawal, idempotency_key: str
     )
     if ledger.post(posting, accounts={account: priced.account}).replayed:
         return _answer(_same_request(request.request_identifier, digest))
-    _start_workflow(request, priced.account.item["ownerName"])
-    return _answer(request)
+    return _answer(_start_workflow(request, priced.account.item["ownerName"]))
 
 
 def _hold_id(request: MoneyRequest) -> str:
@@ -214,7 +212,17 @@ def _replay(caller: Caller, kind: RequestKind, idempotency_key: str | None, dige
     request_id = operation_id(caller.organization_id, kind.value, idempotency_key)
     if requests_store.get(request_id) is None:
         return None
-    return _answer(_same_request(request_id, digest))
+    request = _same_request(request_id, digest)
+    if request.status == RequestStatus.SCREENING:
+        # The first call may have died before its workflow started (or before a failed start was declined):
+        # starting it again is harmless, as the execution is named after the request.
+        request = _start_workflow(request, _owner_name(request))
+    return _answer(request)
+
+
+def _owner_name(request: MoneyRequest) -> str:
+    key = ledger.customer_account(request.coin_serial)
+    return str(ledger_store.read_accounts([key])[key].item["ownerName"])
 
 
 def _same_request(request_id: str, digest: str) -> MoneyRequest:
@@ -225,8 +233,9 @@ def _same_request(request_id: str, digest: str) -> MoneyRequest:
     return found[0]
 
 
-def _start_workflow(request: MoneyRequest, owner_name: str) -> None:
-    """One execution per request, named after it; if it cannot start, nothing stays held."""
+def _start_workflow(request: MoneyRequest, owner_name: str) -> MoneyRequest:
+    """One execution per request, named after it; if it cannot start, nothing stays held. Answers the request
+    as it now stands."""
     subject = ScreeningSubject(
         request_identifier=request.request_identifier,
         kind=request.kind,
@@ -242,11 +251,18 @@ def _start_workflow(request: MoneyRequest, owner_name: str) -> None:
             name=request.request_identifier,
             input=subject.model_dump_json(by_alias=True),
         )
-    except ClientError as error:
-        if error.response["Error"]["Code"] == "ExecutionAlreadyExists":
-            return
+    except (ClientError, BotoCoreError) as error:
+        if isinstance(error, ClientError) and error.response["Error"]["Code"] == "ExecutionAlreadyExists":
+            return request
+        # The hold is committed, so the caller gets the request as it now stands, never a 5xx: declined, its
+        # hold released in one transaction, with its event and audit entry like any decline. Declining is
+        # safe even if the execution did start (a timeout after AWS took it): the workflow then finds the
+        # request no longer SCREENING and changes nothing. If the decline cannot be written either, the error
+        # stands (5xx), the request stays SCREENING, and a retry with the same key starts the workflow again.
+        logger.warning("The approval workflow did not start", extra={"requestIdentifier": request.request_identifier})
         fail_safe(request.request_identifier, "The approval workflow could not start")
-        raise
+        return _existing(request.request_identifier)[0]
+    return request
 
 
 # --- decisions ---
