@@ -37,12 +37,12 @@ ItemKey = tuple[str, str, str]  # (TableName, pk, sk)
 
 
 @contextmanager
-def embedded_world() -> Iterator[EmbeddedAws]:
-    """moto provisioned from template.yaml with its default parameters (so the default shard count), and the
-    layer reading the environment CoinsFunction gets on Lambda."""
+def embedded_world(parameters: dict[str, str] | None = None) -> Iterator[EmbeddedAws]:
+    """moto provisioned from template.yaml with its default parameters (so the default shard count) or the
+    given ones, and the layer reading the environment CoinsFunction gets on Lambda."""
     template = Template()
     _forget_cached_clients()
-    world = EmbeddedAws(template).start()
+    world = EmbeddedAws(template, parameters=parameters).start()
     os.environ.update(world.function_environment(template.functions()[FUNCTION].environment))
     config.settings.cache_clear()
     try:

@@ -130,10 +130,11 @@ class World:
 
     @classmethod
     @contextmanager
-    def embedded(cls) -> Iterator["World"]:
+    def embedded(cls, parameters: dict[str, str] | None = None) -> Iterator["World"]:
         """A currency, its issuer with BANK_TOP_UP and BANK_WITHDRAWAL commission rules, a bank and one funded
-        coin, set up through the layer; the template's default parameters (a decision waits up to 72 hours)."""
-        with bench_ledger.embedded_world() as embedded, warnings.catch_warnings():
+        coin, set up through the layer; the template's default parameters (a decision waits up to 72 hours) or
+        the given ones."""
+        with bench_ledger.embedded_world(parameters) as embedded, warnings.catch_warnings():
             # Powertools warns on every invocation that emits no metric.
             warnings.filterwarnings("ignore", message="No application metrics to publish")
             session = boto3.DEFAULT_SESSION

@@ -8,7 +8,8 @@ the busiest item (DynamoDB serves an item's writes one at a time, so that share 
 A transfer is counted the same way through TransfersFunction's handler, and timed in-process on moto against
 the same DynamoDB calls made bare through the layer: only that ratio, the handler's overhead, is read.
 Money in and out is counted through RequestsFunction's handler: top-ups, withdrawal requests and decisions
-(each event rides in the operation's one write). The outbox section times commit to EventBridge on make run.
+(each event rides in the operation's one write). The outbox section times commit to EventBridge and on to a
+webhook receiver on make run.
 A hot account is counted under bursts of concurrent payments: refusals, failed writes, added round trips.
 The reconciliation job is timed on a ledger of a few thousand items (items read per minute, on moto).
 To add a benchmark, write a section function that prints its own block and call it from main().
