@@ -162,19 +162,18 @@ def _example_of(schema: dict[str, Any], schemas: dict[str, Any], depth: int = 0,
     for word in ("const", "examples", "default", "enum"):
         if schema.get(word) is not None:
             return schema[word][0] if word in ("examples", "enum") else schema[word]
+    kind = schema.get("type", "object" if "properties" in schema else None)
     for word in ("anyOf", "oneOf", "allOf"):
-        if word in schema:
+        if word in schema and kind != "object":
             branches = [branch for branch in schema[word] if branch.get("type") != "null"]
             return _example_of(branches[0], schemas, depth, name)
-    kind = schema.get("type", "object" if "properties" in schema else None)
     if isinstance(kind, list):
         kind = next(each for each in kind if each != "null")
     if kind == "object":
-        required = set(schema.get("required", []))
         properties = {
             field: _example_of(part, schemas, depth + 1, field)
             for field, part in schema.get("properties", {}).items()
-            if field in required or depth < 3
+            if field in _wanted(schema, schemas, depth)
         }
         extra = schema.get("additionalProperties")
         if not properties and isinstance(extra, dict):
@@ -189,6 +188,27 @@ def _example_of(schema: dict[str, Any], schemas: dict[str, Any], depth: int = 0,
     if kind == "string":
         return _string_example(schema, name)
     return {}
+
+
+def _wanted(schema: dict[str, Any], schemas: dict[str, Any], depth: int) -> set[str]:
+    """The fields an object's example gives: all it has near the top; where the object states rules across its
+    fields, its required ones, those its first choices ask for, and those of each rule whose `if` it meets."""
+    properties = schema.get("properties", {})
+    if not any(word in schema for word in ("oneOf", "anyOf", "allOf", "if")):
+        return set(properties) if depth < 3 else set(schema.get("required", []))
+    wanted = set(schema.get("required", []))
+    for rule in [schema.get("oneOf", [{}])[0], schema.get("anyOf", [{}])[0], *schema.get("allOf", []), schema]:
+        if "if" not in rule:
+            wanted |= set(rule.get("required", [])) if rule is not schema else set()
+            continue
+        values = {field: _example_of(properties[field], schemas, depth + 1, field) for field in properties}
+        met = all(
+            values.get(field) == condition.get("const", values.get(field))
+            and values.get(field) in condition.get("enum", [values.get(field)])
+            for field, condition in rule["if"].get("properties", {}).items()
+        )
+        wanted |= set(rule.get("then" if met else "else", {}).get("required", []))
+    return wanted & set(properties)
 
 
 def _string_example(schema: dict[str, Any], name: str) -> str:

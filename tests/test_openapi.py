@@ -55,6 +55,40 @@ def test_every_operation_has_an_example_of_its_body_and_of_its_success_which_its
                 _schema_validator(body["schema"]).validate(body["example"])
 
 
+LOGIN = {"login": "shop@example.com", "password": "Secret#123"}
+WINDOW = {"operationType": "TRANSFER", "currencyCode": "EUR"}
+CARD = "SMART_CARD"
+
+
+@pytest.mark.parametrize(
+    ("schema", "body", "valid"),
+    [
+        ("NewUser", {**LOGIN, "role": "MERCHANT", "legalType": "CORPORATION"}, True),
+        ("NewUser", {**LOGIN, "role": "MERCHANT"}, False),
+        ("NewUser", {**LOGIN, "role": "MERCHANT", "legalType": None}, False),
+        ("NewUser", {**LOGIN, "role": "SERVICE", "organizationId": "org-1"}, True),
+        ("NewUser", {**LOGIN, "role": "ADMINISTRATOR"}, False),
+        ("NewUser", {**LOGIN, "role": "INDIVIDUAL"}, True),
+        ("RegistrationRequest", {"login": "shop@example.com", "role": "MERCHANT"}, False),
+        ("LimitRule-Input", {**WINDOW, "role": "INDIVIDUAL", "perOperation": "10"}, True),
+        ("LimitRule-Input", {**WINDOW, "coinSerial": "c-1", "daily": {"count": 3}}, True),
+        ("LimitRule-Input", {**WINDOW, "role": "INDIVIDUAL", "coinSerial": "c-1", "perOperation": "10"}, False),
+        ("LimitRule-Input", {**WINDOW, "role": None, "perOperation": "10"}, False),
+        ("LimitRule-Input", {**WINDOW, "role": "INDIVIDUAL", "monthly": None}, False),
+        ("LimitRule-Input", {**WINDOW, "role": "INDIVIDUAL", "daily": {}}, False),
+        ("NewTemplate", {"name": "t", "paymentToolType": CARD, "destination": {"smartCardId": "s-1"}}, True),
+        ("NewTemplate", {"name": "t", "paymentToolType": CARD, "destination": {"coinSerial": "c-1"}}, False),
+        ("NewTemplate", {"name": "t", "paymentToolType": "COIN", "destination": {"coinSerial": "c-1"}}, True),
+        ("NewTemplate", {"name": "t", "paymentToolType": "COIN", "destination": {"smartCardId": "s-1"}}, False),
+    ],
+)
+def test_the_rules_across_fields_are_stated_in_the_document(schema: str, body: dict[str, Any], valid: bool) -> None:
+    """What the API refuses for a rule across fields, the document refuses too, so a client or a fuzzer that
+    follows the schema is never refused for it (the fuzz gate checks the server's side)."""
+    validator = _schema_validator({"$ref": f"#/components/schemas/{schema}"})
+    assert validator.is_valid(body) == valid
+
+
 def _schema_validator(schema: dict[str, Any]) -> Draft202012Validator:
     """The schema with the document's components beside it, so its `#/components/...` references resolve."""
     return Draft202012Validator({**schema, "components": COMMITTED["components"]})

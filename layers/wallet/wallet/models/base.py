@@ -20,6 +20,11 @@ class CaseInsensitiveEnum(StrEnum):
         return None
 
 
+def given(name: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A JSON Schema clause: the field is there and not null (a null counts as not given), and fits `schema`."""
+    return {"required": [name], "properties": {name: schema or {"not": {"type": "null"}}}}
+
+
 class CamelModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 

@@ -1,11 +1,11 @@
 """Identity: roles, organisations, users, log-in and registration requests and answers."""
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, WithJsonSchema
+from pydantic import AfterValidator, ConfigDict, Field, WithJsonSchema
 
-from wallet.models.base import CamelModel, CaseInsensitiveEnum, Identifier, ListRequest
+from wallet.models.base import CamelModel, CaseInsensitiveEnum, Identifier, ListRequest, given
 
 # What str.strip() removes, spelled out: `\s` means other characters in Python than in the contract's
 # (ECMA-262) regular expressions, so the rule and the published pattern say the same thing.
@@ -99,7 +99,21 @@ class Credentials(CamelModel):
     password: str = Field(min_length=1, max_length=128)
 
 
+def _when_role(roles: tuple[Role, ...], then: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "if": {"required": ["role"], "properties": {"role": {"enum": [role.value for role in roles]}}},
+        "then": then,
+    }
+
+
+# The contract states the rules across fields that the identity module enforces.
+_MERCHANT_NEEDS_LEGAL_TYPE = _when_role((Role.MERCHANT,), given("legalType"))
+_STAFF_NEEDS_ORGANIZATION = _when_role(STAFF_ROLES, given("organizationId"))
+
+
 class RegistrationRequest(CamelModel):
+    model_config = ConfigDict(json_schema_extra=_MERCHANT_NEEDS_LEGAL_TYPE)
+
     login: Login
     role: CustomerRole
     legal_type: LegalType | None = None
@@ -135,6 +149,8 @@ class Acknowledged(CamelModel):
 
 
 class NewUser(CamelModel):
+    model_config = ConfigDict(json_schema_extra={"allOf": [_MERCHANT_NEEDS_LEGAL_TYPE, _STAFF_NEEDS_ORGANIZATION]})
+
     login: Login
     password: NewPassword
     role: Role

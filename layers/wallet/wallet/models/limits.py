@@ -2,10 +2,10 @@
 
 from typing import Annotated
 
-from pydantic import Field, WithJsonSchema, model_validator
+from pydantic import ConfigDict, Field, WithJsonSchema, model_validator
 
 from wallet.models.accounts import CoinSerial
-from wallet.models.base import CamelModel
+from wallet.models.base import CamelModel, given
 from wallet.models.catalog import CurrencyCode, OperationType
 from wallet.models.identity import CustomerRole, Role
 from wallet.money import Amount, Money
@@ -19,6 +19,8 @@ Count = Annotated[int, Field(ge=1, le=1_000_000)]
 
 
 class WindowLimit(CamelModel):
+    model_config = ConfigDict(json_schema_extra={"anyOf": [given("amount"), given("count")]})
+
     amount: Amount | None = None
     count: Count | None = None
 
@@ -30,6 +32,14 @@ class WindowLimit(CamelModel):
 
 
 class LimitRule(CamelModel):
+    # The contract states the subject (one of two) and the limit (one of three) the validator enforces.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [given("role"), given("coinSerial")],
+            "anyOf": [given("perOperation"), given("daily"), given("monthly")],
+        }
+    )
+
     operation_type: LimitedOperation
     currency_code: CurrencyCode
     role: CustomerRole | None = None

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from pydantic import ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from wallet.models.accounts import CoinSerial, OwnerRef
-from wallet.models.base import CamelModel, CaseInsensitiveEnum, Identifier, ListRequest
+from wallet.models.base import CamelModel, CaseInsensitiveEnum, Identifier, ListRequest, given
 from wallet.money import Amount, Money
 
 Description = Annotated[str, Field(max_length=500)]
@@ -70,6 +70,15 @@ class Destination(CamelModel):
 
 
 class NewTemplate(CamelModel):
+    # The contract states which destination each tool type takes, as the validator below enforces.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"required": ["paymentToolType"], "properties": {"paymentToolType": {"const": "SMART_CARD"}}},
+            "then": given("destination", given("smartCardId")),
+            "else": given("destination", {"not": given("smartCardId")}),
+        }
+    )
+
     name: TemplateName
     payment_tool_type: PaymentToolType
     destination: Destination
