@@ -350,4 +350,34 @@ def test_a_withdrawal_that_can_be_neither_started_nor_declined_starts_on_its_ret
     again = wallet.api.post("/bank-withdrawals/with-bank", body, wallet.customer, headers=dict(headers))
     assert (again.status_code, again.json()["status"]) == (201, "SCREENING"), again.text
     assert wallet.status_once_settled(again.json()["requestIdentifier"])["status"] == "PENDING"
+
+
+@pytest.mark.parametrize(
+    ("path", "token", "balances"),
+    [
+        ("/bank-withdrawals/with-bank", "customer", ("88.90", "11.10")),  # held once
+        ("/bank-top-ups/create-request/with-bank", "customer", ("100.00", "0.00")),  # nothing moves until accepted
+        ("/bank-top-ups/with-bank", "admin", ("109.50", "0.00")),  # credited once
+    ],
+    ids=["withdrawal", "top-up request", "staff top-up"],
+)
+def test_a_replay_into_a_frozen_account_answers_its_request_before_any_check(
+    wallet: Wallet, path: str, token: str, balances: tuple[str, str]
+) -> None:
+    caller = getattr(wallet, token)
+    wallet.request("/bank-top-ups/with-bank", wallet.admin, amount="100.50")
+    body = {"coinSerial": wallet.coin, "amount": "10", "bankId": wallet.bank}
+    if path == "/bank-withdrawals/with-bank":
+        body |= {"accountNumber": "DE89370400440532013000", "recipientName": "Alice Doe"}
+    first = wallet.api.post(path, body, caller, headers={"Idempotency-Key": "before-the-freeze"})
+    assert first.status_code == 201, first.text
+    # The workflow is done with it before the freeze.
+    settled = wallet.status_once_settled(first.json()["requestIdentifier"])
+    frozen = wallet.api.post(f"/coins/{wallet.coin}/freeze", {"reason": "court order"}, wallet.admin)
+    assert frozen.json()["status"] == "FROZEN"
+    assert wallet.api.post(path, body, caller, headers={"Idempotency-Key": "after-the-freeze"}).status_code == 422
+    again = wallet.api.post(path, body, caller, headers={"Idempotency-Key": "before-the-freeze"})
+    # The first answer's request and figures; its status as the request now stands (as payments.py answers).
+    assert (again.status_code, again.json()) == (201, first.json() | {"status": settled["status"]})
+    assert wallet.balances() == balances
     assert wallet.reconciles()

@@ -122,6 +122,24 @@ def test_transfer_to_a_card_credits_the_account_behind_it_until_the_card_is_bloc
     assert bank.reconciles()
 
 
+def test_a_template_replay_to_a_blocked_card_answers_the_first_transfer(api: Api, bank: Bank) -> None:
+    card = api.post("/smart-cards", {"coinSerial": bank.bob_coin}, bank.admin).json()
+    destination = {"smartCardId": card["smartCardId"]}
+    template = {"name": "Bob's card", "paymentToolType": "SMART_CARD", "destination": destination}
+    template_id = api.post("/templates/transfer", template, bank.alice).json()["transferTemplateId"]
+    execute = f"/templates/transfer/{template_id}/execute"
+    request = {"sourceCoinSerial": bank.alice_coin, "amount": "5"}
+    first = api.post(execute, request, bank.alice, headers={"Idempotency-Key": "card-1"})
+    assert first.status_code == 201, first.text
+    assert api.post(f"/smart-cards/{card['smartCardId']}/block", {}, bank.admin).status_code == 200
+    refused = api.post(execute, request, bank.alice, headers={"Idempotency-Key": "card-2"})
+    assert (refused.status_code, refused.json()["code"]) == (422, "CARD_BLOCKED")
+    again = api.post(execute, request, bank.alice, headers={"Idempotency-Key": "card-1"})
+    assert (again.status_code, again.json()) == (201, first.json())
+    assert (bank.balance(bank.alice), bank.balance(bank.bob)) == ("94.85", "5.00")  # moved once
+    assert bank.reconciles()
+
+
 def test_the_same_idempotency_key_moves_money_once(api: Api, bank: Bank) -> None:
     body = {"sourceCoinSerial": bank.alice_coin, "destinationCoinSerial": bank.bob_coin, "amount": "1.00"}
     key = {"Idempotency-Key": "pay-bob-1"}
