@@ -208,11 +208,11 @@ def test_a_code_the_sandbox_refuses_is_a_clear_422_and_a_retry_works_once_verifi
 # --- every other store path: a conflict or throttle is retried (the change made once), a real condition is its 4xx ---
 
 HOOK = "https://93.184.216.34/hook"  # a public address (resolved without DNS); nothing is delivered in these tests
-Inject = Callable[..., None]  # (pk part, reason=the test's): cancels the next transaction on the items with that pk
+Inject = Callable[..., None]  # (pk part, reason=this round's): cancels the next transaction on the items with that pk
 
 
-def _admin_creates_a_user(w: Wallet, inject: Inject) -> str:
-    body = {"login": "carol@example.com", "password": "Carol#2026", "role": "individual"}
+def _admin_creates_a_user(w: Wallet, inject: Inject, n: int) -> str:
+    body = {"login": f"carol{n}@example.com", "password": "Carol#2026", "role": "individual"}
     inject("LOGIN#")
     assert w.api.post("/api/v1/users", body, w.admin).status_code == 201
     taken = w.api.post("/api/v1/users", body, w.admin)  # the login claim's real condition
@@ -220,49 +220,50 @@ def _admin_creates_a_user(w: Wallet, inject: Inject) -> str:
     return "USER_CREATED"
 
 
-def _password_change(w: Wallet, inject: Inject) -> str:
+def _password_change(w: Wallet, inject: Inject, n: int) -> str:
     inject("LOGIN#")
-    change = {"currentPassword": "Cust#2026", "newPassword": "Cust#2027"}
+    change = {"currentPassword": f"Cust#{2026 + n}", "newPassword": f"Cust#{2027 + n}"}
     assert w.api.post("/users/me/password", change, w.alice).status_code == 200
-    assert w.api.token("alice@example.com", "Cust#2027")
+    w.alice = w.api.token("alice@example.com", f"Cust#{2027 + n}")  # the change revoked the earlier tokens
     return "PASSWORD_CHANGED"
 
 
-def _user_disabled(w: Wallet, inject: Inject) -> str:
+def _user_disabled_enabled(w: Wallet, inject: Inject, n: int) -> str:
     users = w.api.post("/users/view", {"filter": {"login": "bob@example.com"}}, w.admin).json()["records"]
+    change, refused = (("disable", 401), ("enable", 200))[n]
     inject("USER#")
-    assert w.api.post(f"/api/v1/users/{users[0]['id']}/disable", None, w.admin).status_code == 200
-    assert w.api.post("/authorization", {"login": "bob@example.com", "password": "Cust#2026"}).status_code == 401
-    return "USER_DISABLED"
+    assert w.api.post(f"/api/v1/users/{users[0]['id']}/{change}", None, w.admin).status_code == 200
+    assert w.api.post("/authorization", {"login": "bob@example.com", "password": "Cust#2026"}).status_code == refused
+    return f"USER_{change.upper()}D"
 
 
-def _issuer(w: Wallet, inject: Inject) -> str:
+def _issuer(w: Wallet, inject: Inject, n: int) -> str:
     inject("ISSUER#")
-    assert w.api.post("/issuers", {"currencyCode": "EUR", "name": "Second"}, w.admin).status_code == 201
+    assert w.api.post("/issuers", {"currencyCode": "EUR", "name": f"Issuer {n}"}, w.admin).status_code == 201
     return "ISSUER_CREATED"
 
 
-def _commission_rule(w: Wallet, inject: Inject) -> str:
+def _commission_rule(w: Wallet, inject: Inject, n: int) -> str:
     inject("COMMISSION#")
-    rule = {"operationType": "TRANSFER", "issuerId": w.issuer, "percent": "1", "fixed": "0"}
+    rule = {"operationType": "TRANSFER", "issuerId": w.issuer, "percent": str(n), "fixed": "0"}
     assert w.api.post("/commissions", rule, w.admin).status_code == 201
     return "COMMISSION_SET"
 
 
-def _limit(w: Wallet, inject: Inject) -> str:
+def _limit(w: Wallet, inject: Inject, n: int) -> str:
     inject("LIMIT#")
-    rule = {"operationType": "TRANSFER", "currencyCode": "EUR", "role": "INDIVIDUAL", "perOperation": "50.00"}
+    rule = {"operationType": "TRANSFER", "currencyCode": "EUR", "role": "INDIVIDUAL", "perOperation": f"5{n}.00"}
     assert w.api.post("/limits", rule, w.admin).status_code == 201
     return "LIMIT_SET"
 
 
-def _webhook_subscribed(w: Wallet, inject: Inject) -> str:
+def _webhook_subscribed(w: Wallet, inject: Inject, n: int) -> str:
     inject("WEBHOOK#")
     assert w.api.post("/webhooks", {"url": HOOK, "events": ["*"]}, w.admin).status_code == 201
     return "WEBHOOK_CREATED"
 
 
-def _webhook_stopped(w: Wallet, inject: Inject) -> str:
+def _webhook_stopped(w: Wallet, inject: Inject, n: int) -> str:
     hooks = [w.api.post("/webhooks", {"url": HOOK, "events": ["*"]}, w.admin) for _ in "ab"]
     first, second = (hook.json()["webhookId"] for hook in hooks)
     inject("WEBHOOK#")
@@ -272,7 +273,7 @@ def _webhook_stopped(w: Wallet, inject: Inject) -> str:
     return "WEBHOOK_STOPPED"
 
 
-def _card_issued(w: Wallet, inject: Inject) -> str:
+def _card_issued(w: Wallet, inject: Inject, n: int) -> str:
     inject("CARD")
     assert w.api.post("/smart-cards", {"coinSerial": w.alice_coin}, w.admin).status_code == 201
     inject("CARDNUMBER#", "ConditionalCheckFailed")  # the number drawn is taken: another is drawn
@@ -280,7 +281,7 @@ def _card_issued(w: Wallet, inject: Inject) -> str:
     return "CARD_ISSUED"
 
 
-def _card_blocked(w: Wallet, inject: Inject) -> str:
+def _card_blocked(w: Wallet, inject: Inject, n: int) -> str:
     card = w.api.post("/smart-cards", {"coinSerial": w.alice_coin}, w.admin).json()["smartCardId"]
     inject("CARD#")
     blocked = w.api.post(f"/smart-cards/{card}/block", {}, w.admin)
@@ -288,27 +289,27 @@ def _card_blocked(w: Wallet, inject: Inject) -> str:
     return "CARD_BLOCKED"
 
 
-def _account_opened(w: Wallet, inject: Inject) -> str:
+def _account_opened(w: Wallet, inject: Inject, n: int) -> str:
     inject("COIN#")
     assert w.api.post("/coins", {"issuerId": w.issuer}, w.alice).status_code == 201
     return "COIN_OPENED"
 
 
-def _account_frozen_unfrozen_closed(w: Wallet, inject: Inject) -> str:
+def _account_frozen_unfrozen_closed(w: Wallet, inject: Inject, n: int) -> str:
+    coin = (w.bob_coin, w.alice_coin)[n]  # both at zero
     for change, status in (("freeze", "FROZEN"), ("unfreeze", "ACTIVE"), ("close", "CLOSED")):
         inject("COIN#")
-        changed = w.api.post(f"/coins/{w.bob_coin}/{change}", {}, w.admin)
+        changed = w.api.post(f"/coins/{coin}/{change}", {}, w.admin)
         assert (changed.status_code, changed.json()["status"]) == (200, status)
     return "COIN_CLOSED"
 
 
-@pytest.mark.parametrize("reason", ["TransactionConflict", "ThrottlingError"])
 @pytest.mark.parametrize(
     "path",
     [
         _admin_creates_a_user,
         _password_change,
-        _user_disabled,
+        _user_disabled_enabled,
         _issuer,
         _commission_rule,
         _limit,
@@ -321,19 +322,20 @@ def _account_frozen_unfrozen_closed(w: Wallet, inject: Inject) -> str:
     ],
 )
 def test_each_store_path_retries_a_conflict_or_throttle_and_answers_a_real_condition_with_its_4xx(
-    wallet: Wallet, embedded_aws: EmbeddedAws, path: Callable[[Wallet, Inject], str], reason: str
+    wallet: Wallet, embedded_aws: EmbeddedAws, path: Callable[[Wallet, Inject, int], str]
 ) -> None:
     strict = embedded_aws.strict
     assert strict
+    for n, reason in enumerate(("TransactionConflict", "ThrottlingError")):  # one world for both reasons
 
-    def inject(pk_part: str, kind: str = reason) -> None:
-        strict.cancel_transaction(_only(kind, pk_part))
+        def inject(pk_part: str, kind: str = reason) -> None:
+            strict.cancel_transaction(_only(kind, pk_part))
 
-    before = _recorded(wallet)
-    action = path(wallet, inject)
-    assert strict.pending_cancellations == 0  # each injection met a transaction of the path
-    made = _recorded(wallet) - before
-    assert made[action] == (2 if path is _card_issued else 1), made
+        before = _recorded(wallet)
+        action = path(wallet, inject, n)
+        assert strict.pending_cancellations == 0, reason  # each injection met a transaction of the path
+        made = _recorded(wallet) - before
+        assert made[action] == (2 if path is _card_issued else 1), (reason, made)
 
 
 def _recorded(w: Wallet) -> Counter[str]:
