@@ -85,6 +85,8 @@ def test_commission_rules_take_numbers_or_strings_and_answer_strings(
         ("/commissions", {"operationType": "TRANSFER", "issuerId": "i", "percent": 1, "fixed": -1}, "fixed"),
         ("/coins/validate", {"coinSerial": "../etc"}, "coinSerial"),
         ("/transactions/view", {"filter": {}}, "filter.coinSerial"),
+        ("/transactions/view", {"filter": {"coinSerial": "C-1", "from": "2026-13-45"}}, "filter.from"),
+        ("/transactions/view", {"filter": {"coinSerial": "C-1", "to": "2026-02-30T10:00:00Z"}}, "filter.to"),
     ],
 )
 def test_set_up_input_is_checked_with_the_field_named(
