@@ -8,8 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
 
 from local.aws import EmbeddedAws
+from local.lambdas import LocalLambdas
 from tests.conftest import Api
 from wallet.dynamo import TRANSACTION_ATTEMPTS
 
@@ -202,6 +204,31 @@ def test_a_code_the_sandbox_refuses_is_a_clear_422_and_a_retry_works_once_verifi
     embedded_aws.outbox.verify(login)
     assert api.post("/registration", {"login": login, "role": "individual"}).status_code == 202
     confirmation = {"login": login, "otp": _otp(api, login), "password": "Dave#2026x"}
+    assert api.post("/registration/confirm", confirmation).status_code == 201
+
+
+def _ses_unreachable(**_: Any) -> None:
+    raise EndpointConnectionError(endpoint_url="https://email.us-east-1.amazonaws.com")
+
+
+def _ses_throttled(**_: Any) -> None:
+    raise ClientError({"Error": {"Code": "Throttling", "Message": "Maximum sending rate exceeded"}}, "SendEmail")
+
+
+@pytest.mark.parametrize("failure", [_ses_unreachable, _ses_throttled], ids=["connection error", "throttled"])
+def test_a_code_that_cannot_be_sent_now_is_a_retryable_503_and_a_retry_works(
+    api: Api, lambdas: LocalLambdas, failure: Callable[..., None]
+) -> None:
+    client_events = lambdas.layer_module("AuthFunction", "wallet.aws").ses().meta.events
+    client_events.register("before-parameter-build.ses.SendEmail", failure)
+    try:
+        unsent = api.post("/registration", {"login": "erin@example.com", "role": "individual"})
+    finally:
+        client_events.unregister("before-parameter-build.ses.SendEmail", failure)
+    assert (unsent.status_code, unsent.json()["code"]) == (503, "MESSAGE_NOT_SENT"), unsent.text
+    assert api.get("/_local/outbox", params={"to": "erin@example.com"}).json()["records"] == []
+    assert api.post("/registration", {"login": "erin@example.com", "role": "individual"}).status_code == 202
+    confirmation = {"login": "erin@example.com", "otp": _otp(api, "erin@example.com"), "password": "Erin#2026x"}
     assert api.post("/registration/confirm", confirmation).status_code == 201
 
 

@@ -2,6 +2,7 @@
 
 import re
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -119,6 +120,26 @@ def test_a_wrong_code_counts_and_five_use_it_up(lambdas: LocalLambdas, embedded_
         _confirm("finn@example.com", code)
     assert exhausted.value.code == "INVALID_OTP"
     _confirm("finn@example.com", _register("finn@example.com", embedded_aws.outbox))
+
+
+def test_a_wrong_guess_is_counted_on_consistent_reads(lambdas: LocalLambdas, embedded_aws: EmbeddedAws) -> None:
+    """The count gates the guess limit: a code written a moment ago must be found and counted."""
+    code = _register("gail@example.com", embedded_aws.outbox)
+    queries: list[dict[str, Any]] = []
+
+    def seen(params: dict[str, Any], **_: Any) -> None:
+        queries.append(params)
+
+    client_events = aws.dynamodb().meta.events
+    client_events.register("before-parameter-build.dynamodb.Query", seen)
+    try:
+        with pytest.raises(InvalidInput):
+            _confirm("gail@example.com", f"{(int(code) + 1) % 10**6:06d}")
+    finally:
+        client_events.unregister("before-parameter-build.dynamodb.Query", seen)
+    base_table = [query for query in queries if "IndexName" not in query]
+    assert base_table
+    assert all(query.get("ConsistentRead") for query in base_table)
 
 
 def test_codes_expire_after_ten_minutes(lambdas: LocalLambdas, embedded_aws: EmbeddedAws, later) -> None:  # type: ignore[no-untyped-def]

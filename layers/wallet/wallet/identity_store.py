@@ -264,6 +264,7 @@ def count_wrong_guess(purpose: str, login: str) -> None:
         KeyConditionExpression="pk = :pk AND begins_with(sk, :code)",
         ExpressionAttributeValues={":pk": f"{purpose}#{login}", ":code": "CODE#"},
         ProjectionExpression="pk, sk",
+        ConsistentRead=True,  # it gates the guess limit: a code written a moment ago must be counted
     ):
         dynamodb().update_item(
             TableName=_table(),

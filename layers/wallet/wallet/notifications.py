@@ -1,6 +1,6 @@
 """Messages to customers: e-mail through SES, SMS through SNS, chosen by the login's form."""
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from wallet.aws import ses, sns
 from wallet.config import settings
@@ -34,4 +34,6 @@ def send_message(login: str, subject: str, body: str) -> None:
             raise RecipientRefused(
                 "No message can be delivered to this login", details=[{"field": "login", "issue": "refused"}]
             ) from error
+        raise MessageNotSent("The message could not be sent now; try again") from error
+    except BotoCoreError as error:  # SES or SNS not reached (connection, timeout): the same retryable answer
         raise MessageNotSent("The message could not be sent now; try again") from error
