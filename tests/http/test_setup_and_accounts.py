@@ -87,6 +87,9 @@ def test_commission_rules_take_numbers_or_strings_and_answer_strings(
         ("/transactions/view", {"filter": {}}, "filter.coinSerial"),
         ("/transactions/view", {"filter": {"coinSerial": "C-1", "from": "2026-13-45"}}, "filter.from"),
         ("/transactions/view", {"filter": {"coinSerial": "C-1", "to": "2026-02-30T10:00:00Z"}}, "filter.to"),
+        ("/bank-top-ups/view", {"filter": {"from": "2026-13-45"}}, "filter.from"),
+        ("/bank-withdrawals/view", {"filter": {"to": "yesterday"}}, "filter.to"),
+        ("/audit/view", {"filter": {"from": "2026-13-45"}}, "filter.from"),
     ],
 )
 def test_set_up_input_is_checked_with_the_field_named(

@@ -1,11 +1,10 @@
 """Accounts (coins), their statements, and the reconciliation report."""
 
-from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import Field
 
-from wallet.models.base import CamelModel, CaseInsensitiveEnum, Identifier, ListRequest
+from wallet.models.base import CamelModel, CaseInsensitiveEnum, Identifier, Instant, ListRequest
 from wallet.money import Money
 
 CoinSerial = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
@@ -68,16 +67,6 @@ class ValidCoin(CamelModel):
     coin_serial: str
     currency: CurrencyCodeRef
     owner: OwnerRef
-
-
-def _iso_instant(value: str) -> str:
-    """A real date or date-time ("2026-13-45" is not one), kept as written: entries are keyed by ISO text."""
-    datetime.fromisoformat(value)
-    return value
-
-
-# Published as a date-time (RFC 3339, which the API reads); a plain date such as 2026-01-31 is taken too.
-Instant = Annotated[str, Field(max_length=40, json_schema_extra={"format": "date-time"}), AfterValidator(_iso_instant)]
 
 
 class StatementFilter(CamelModel):

@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from wallet.models.base import CamelModel, ListRequest
+from wallet.models.base import CamelModel, Instant, ListRequest
 from wallet.models.operations import Actor
 
 Filterable = Annotated[str, Field(min_length=1, max_length=128)]
@@ -24,8 +24,8 @@ class AuditFilter(CamelModel):
     actor_user_id: Filterable | None = None
     action: Filterable | None = None
     target_id: Filterable | None = None
-    from_: str | None = Field(None, alias="from", max_length=40)
-    to: str | None = Field(None, max_length=40)
+    from_: Instant | None = Field(None, alias="from")
+    to: Instant | None = None
 
 
 class AuditListRequest(ListRequest):

@@ -1,13 +1,24 @@
 """What every model shares: camelCase JSON, case-insensitive enumerations, identifiers and pages."""
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
 PageSize = Annotated[int, Field(ge=1, le=100)]
+
+
+def _iso_instant(value: str) -> str:
+    """A real date or date-time ("2026-13-45" is not one), kept as written: entries are keyed by ISO text."""
+    datetime.fromisoformat(value)
+    return value
+
+
+# Published as a date-time (RFC 3339, which the API reads); a plain date such as 2026-01-31 is taken too.
+Instant = Annotated[str, Field(max_length=40, json_schema_extra={"format": "date-time"}), AfterValidator(_iso_instant)]
 
 
 class CaseInsensitiveEnum(StrEnum):

@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import Field, model_validator
 
 from wallet.models.accounts import CoinSerial
-from wallet.models.base import CamelModel, CaseInsensitiveEnum, Identifier, ListRequest
+from wallet.models.base import CamelModel, CaseInsensitiveEnum, Identifier, Instant, ListRequest
 from wallet.models.operations import Actor
 from wallet.money import Amount, Money, in_digits
 
@@ -113,8 +113,8 @@ class RequestFilter(CamelModel):
     status: RequestStatus | None = None
     payment_method: PaymentMethod | None = None
     coin_serial: CoinSerial | None = None
-    from_: str | None = Field(None, alias="from", max_length=40)
-    to: str | None = Field(None, max_length=40)
+    from_: Instant | None = Field(None, alias="from")
+    to: Instant | None = None
 
 
 class RequestListRequest(ListRequest):
