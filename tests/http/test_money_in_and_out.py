@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from local.aws import EmbeddedAws
@@ -352,6 +353,38 @@ def test_a_withdrawal_that_can_be_neither_started_nor_declined_starts_on_its_ret
     assert wallet.status_once_settled(again.json()["requestIdentifier"])["status"] == "PENDING"
 
 
+def test_a_replay_whose_workflow_start_fails_declines_nothing(wallet: Wallet, lambdas: LocalLambdas) -> None:
+    """The first call's execution may be running: a replay that cannot reach Step Functions leaves the request
+    as it is, and a later replay starts its workflow."""
+    wallet.top_up_at_once("100")
+    headers = {"Idempotency-Key": "withdraw-replayed-while-down"}
+    body = {"coinSerial": wallet.coin, "amount": "40", "bankId": wallet.bank}
+    body |= {"accountNumber": "DE8937040044", "recipientName": "Alice"}
+    client_events = lambdas.layer_module("RequestsFunction", "wallet.aws").stepfunctions().meta.events
+
+    def taken_but_not_run(**_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        return AWSResponse("", 200, {}, None), {"executionArn": "arn:aws:states:::execution:taken"}
+
+    client_events.register("before-call.sfn.StartExecution", taken_but_not_run)  # the request stays SCREENING
+    try:
+        first = wallet.api.post("/bank-withdrawals/with-bank", body, wallet.customer, headers=dict(headers))
+    finally:
+        client_events.unregister("before-call.sfn.StartExecution", taken_but_not_run)
+    assert (first.status_code, first.json()["status"]) == (201, "SCREENING"), first.text
+    request_id = first.json()["requestIdentifier"]
+    client_events.register("before-parameter-build.sfn.StartExecution", _unreachable)
+    try:
+        again = wallet.api.post("/bank-withdrawals/with-bank", body, wallet.customer, headers=dict(headers))
+    finally:
+        client_events.unregister("before-parameter-build.sfn.StartExecution", _unreachable)
+    assert (again.status_code, again.json()) == (201, first.json())
+    assert wallet.api.get(f"/requests/{request_id}", wallet.customer).json()["status"] == "SCREENING"
+    assert wallet.balances() == ("58.10", "41.40")  # still held, nothing declined
+    last = wallet.api.post("/bank-withdrawals/with-bank", body, wallet.customer, headers=dict(headers))
+    assert last.json() == first.json()
+    assert wallet.status_once_settled(request_id)["status"] == "PENDING"  # this replay started the workflow
+
+
 @pytest.mark.parametrize(
     ("path", "token", "balances"),
     [
@@ -372,12 +405,11 @@ def test_a_replay_into_a_frozen_account_answers_its_request_before_any_check(
     first = wallet.api.post(path, body, caller, headers={"Idempotency-Key": "before-the-freeze"})
     assert first.status_code == 201, first.text
     # The workflow is done with it before the freeze.
-    settled = wallet.status_once_settled(first.json()["requestIdentifier"])
+    wallet.status_once_settled(first.json()["requestIdentifier"])
     frozen = wallet.api.post(f"/coins/{wallet.coin}/freeze", {"reason": "court order"}, wallet.admin)
     assert frozen.json()["status"] == "FROZEN"
     assert wallet.api.post(path, body, caller, headers={"Idempotency-Key": "after-the-freeze"}).status_code == 422
     again = wallet.api.post(path, body, caller, headers={"Idempotency-Key": "before-the-freeze"})
-    # The first answer's request and figures; its status as the request now stands (as payments.py answers).
-    assert (again.status_code, again.json()) == (201, first.json() | {"status": settled["status"]})
+    assert (again.status_code, again.json()) == (201, first.json())  # the first answer, to the byte
     assert wallet.balances() == balances
     assert wallet.reconciles()

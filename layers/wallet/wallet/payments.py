@@ -50,6 +50,7 @@ OPERATIONS = {
 }
 # Decisions the approval workflow takes on its own (screening, expiry, a failed step).
 WORKFLOW_ACTOR = {"userId": "approval-workflow", "role": "WORKFLOW", "organizationId": "SYSTEM"}
+WORKFLOW_NOT_STARTED = "The approval workflow could not start"  # the reason of a request declined as it was made
 # The event each state of a request announces (a request born ACCEPTED is a top_up.credited instead).
 REQUEST_EVENTS = {
     (RequestKind.TOP_UP, RequestStatus.SCREENING): EventType.TOP_UP_REQUEST_CREATED,
@@ -215,9 +216,18 @@ def _replay(caller: Caller, kind: RequestKind, idempotency_key: str | None, dige
     request = _same_request(request_id, digest)
     if request.status == RequestStatus.SCREENING:
         # The first call may have died before its workflow started (or before a failed start was declined):
-        # starting it again is harmless, as the execution is named after the request.
-        request = _start_workflow(request, _owner_name(request))
-    return _answer(request)
+        # starting it again is harmless, as the execution is named after the request. A start that fails here
+        # declines nothing: the first call's execution may be running.
+        request = _start_workflow(request, _owner_name(request), decline_if_not_started=False)
+    return _first_answer(request)
+
+
+def _first_answer(request: MoneyRequest) -> RequestAnswer:
+    """The answer of the call that created the request: its figures and the status it was born with, or
+    DECLINED when that call's workflow could not start."""
+    declined_at_once = any(step.reason == WORKFLOW_NOT_STARTED for step in request.history)
+    status = RequestStatus.DECLINED if declined_at_once else request.history[0].status
+    return _answer(request).model_copy(update={"status": status})
 
 
 def _owner_name(request: MoneyRequest) -> str:
@@ -233,7 +243,7 @@ def _same_request(request_id: str, digest: str) -> MoneyRequest:
     return found[0]
 
 
-def _start_workflow(request: MoneyRequest, owner_name: str) -> MoneyRequest:
+def _start_workflow(request: MoneyRequest, owner_name: str, *, decline_if_not_started: bool = True) -> MoneyRequest:
     """One execution per request, named after it; if it cannot start, nothing stays held. Answers the request
     as it now stands."""
     subject = ScreeningSubject(
@@ -252,7 +262,9 @@ def _start_workflow(request: MoneyRequest, owner_name: str) -> MoneyRequest:
             input=subject.model_dump_json(by_alias=True),
         )
     except (ClientError, BotoCoreError) as error:
-        if isinstance(error, ClientError) and error.response["Error"]["Code"] == "ExecutionAlreadyExists":
+        if not decline_if_not_started or (
+            isinstance(error, ClientError) and error.response["Error"]["Code"] == "ExecutionAlreadyExists"
+        ):
             return request
         # The hold is committed, so the caller gets the request as it now stands, never a 5xx: declined, its
         # hold released in one transaction, with its event and audit entry like any decline. Declining is
@@ -260,7 +272,7 @@ def _start_workflow(request: MoneyRequest, owner_name: str) -> MoneyRequest:
         # request no longer SCREENING and changes nothing. If the decline cannot be written either, the error
         # stands (5xx), the request stays SCREENING, and a retry with the same key starts the workflow again.
         logger.warning("The approval workflow did not start", extra={"requestIdentifier": request.request_identifier})
-        fail_safe(request.request_identifier, "The approval workflow could not start")
+        fail_safe(request.request_identifier, WORKFLOW_NOT_STARTED)
         return _existing(request.request_identifier)[0]
     return request
 
