@@ -3,7 +3,6 @@
 template rule's pattern matches to that rule's function, once."""
 
 import json
-import threading
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -13,6 +12,7 @@ from moto.events.models import EventPattern
 
 from local.aws import ACCOUNT_ID, REGION
 from local.lambdas import LocalLambdas
+from local.poller import Poller
 from local.template import resolve
 
 DETAIL_TYPE = "Step Functions Execution Status Change"
@@ -26,20 +26,16 @@ class ExecutionRules:
             (EventPattern.load(json.dumps(resolve(pattern, references))), function)
             for function, pattern in lambdas.aws.template.event_rules()
         ]
-        self.poll_seconds = poll_seconds
         self._delivered: set[tuple[str, str]] = set()
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._watch, name="local-execution-rules", daemon=True)
+        self._poller = Poller("local-execution-rules", poll_seconds, self.deliver_ended)
 
     def start(self) -> "ExecutionRules":
         if self.rules:
-            self._thread.start()
+            self._poller.start()
         return self
 
     def stop(self) -> None:
-        self._stopped.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
+        self._poller.stop()
 
     def deliver_ended(self) -> None:
         """Every ended execution's status change, to the rules that match it; each change once."""
@@ -54,13 +50,6 @@ class ExecutionRules:
                 for pattern, function in self.rules:
                     if pattern.matches_event(event):  # type: ignore[arg-type]
                         self.lambdas.invoke(function, event)
-
-    def _watch(self) -> None:
-        while not self._stopped.wait(self.poll_seconds):
-            try:
-                self.deliver_ended()
-            except RuntimeError:  # the runtime closed under us: the world is ending
-                return
 
 
 def _status_change(execution: dict[str, Any]) -> dict[str, Any]:

@@ -5,13 +5,13 @@ schedule but never fire it.)"""
 
 import json
 import re
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from local.lambdas import LocalLambdas
+from local.poller import Poller
 from local.template import resolve
 
 RATE = re.compile(r"^rate\((\d+) (minute|hour|day)s?\)$")
@@ -48,18 +48,15 @@ class Schedules:
         self.schedules = template_schedules(lambdas)
         started = clock()
         self.due = {schedule.name: started + schedule.period_seconds for schedule in self.schedules}
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._watch, name="local-schedules", daemon=True)
+        self._poller = Poller("local-schedules", 1, self.fire_due)
 
     def start(self) -> "Schedules":
         if self.schedules:
-            self._thread.start()
+            self._poller.start()
         return self
 
     def stop(self) -> None:
-        self._stopped.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
+        self._poller.stop()
 
     def fire_due(self) -> list[str]:
         """Invokes each schedule whose time has come (once, however late), and answers their names."""
@@ -70,10 +67,3 @@ class Schedules:
                 self.lambdas.invoke(schedule.function, schedule.payload)
                 fired.append(schedule.name)
         return fired
-
-    def _watch(self) -> None:
-        while not self._stopped.wait(1):
-            try:
-                self.fire_due()
-            except RuntimeError:  # the runtime closed under us: the world is ending
-                return
