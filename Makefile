@@ -63,6 +63,9 @@ mutation: $(DEV_STAMP)
 	rm -rf .mutation && mkdir -p .mutation/src
 	git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t .mutation
 	mv .mutation/layers/wallet/wallet .mutation/src/wallet
+	# local/lambdas.py names the layer's packages from the layer's folder: an empty stand-in keeps the name,
+	# and src/ (first on the path) still serves the mutated modules.
+	mkdir .mutation/layers/wallet/wallet && touch .mutation/layers/wallet/wallet/__init__.py
 	sed -i 's#pythonpath = \[".", "layers/wallet"\]#pythonpath = [".", "src"]#' .mutation/pyproject.toml
 	ln -s ../$(VENV) .mutation/$(VENV)
 	cd .mutation && for module in $(MODULES); do \
