@@ -120,6 +120,24 @@ def test_a_top_up_decided_from_a_stale_copy_is_refused(world: LedgerWorld, first
     assert reconciliation.reconcile().clean
 
 
+@pytest.mark.parametrize("kind", [RequestKind.TOP_UP, RequestKind.WITHDRAWAL])
+def test_a_decision_asked_again_after_it_applied_is_refused(world: LedgerWorld, kind: RequestKind) -> None:
+    """Only the PENDING check in payments refuses it: the second accept's posting finds the first one's
+    operation record (same id) and would pass for a replay, answered as if it had just been decided."""
+    alice = world.open_account("alice")
+    world.credit(alice, "50.00")
+    request = world.pending_request("request-1", kind, alice, "20.00")
+    decided = payments.decide(STAFF, kind, request.request_identifier, True, None)
+    assert decided.status == RequestStatus.ACCEPTED
+    with pytest.raises(WrongState):
+        payments.decide(STAFF, kind, request.request_identifier, True, None)
+    stored = requests_store.get(request.request_identifier)
+    assert stored is not None
+    assert [step.status for step in stored[0].history] == [RequestStatus.PENDING, RequestStatus.ACCEPTED]
+    assert world.balance(alice) == ((Decimal("70.00"), 0) if kind == RequestKind.TOP_UP else (Decimal("30.00"), 0))
+    assert reconciliation.reconcile().clean
+
+
 def test_a_decision_records_its_reason_and_time(world: LedgerWorld) -> None:
     request = world.pending_request("top-up-1", RequestKind.TOP_UP, world.open_account("alice"), "20.00")
     payments.decide(STAFF, RequestKind.TOP_UP, request.request_identifier, False, "Duplicate payment")
