@@ -1,12 +1,13 @@
 """The ledger's guarantees, in the layer: balanced legs, one write, exactly once, funds and versions."""
 
+from datetime import datetime
 from decimal import Decimal
 
 import pytest
 
 from local.aws import EmbeddedAws
-from tests.unit.ledger_world import LedgerWorld, build_world
-from wallet import ledger, ledger_store, reconciliation
+from tests.unit.ledger_world import STAFF, LedgerWorld, build_world
+from wallet import account_lifecycle, accounts, clock, ledger, ledger_store, reconciliation
 from wallet.ledger import Bucket, Leg, Posting, SystemAccount
 
 
@@ -51,7 +52,7 @@ def test_the_same_business_process_posts_once(world: LedgerWorld) -> None:
     first = _transfer(world, alice, bob, "4.00", "t-1")
     again = _transfer(world, alice, bob, "4.00", "t-1")
     assert (first.replayed, again.replayed) == (False, True)
-    assert again.created_at == first.created_at
+    assert (again.business_process_id, again.created_at) == ("t-1", first.created_at)
     assert world.balance(bob) == (Decimal("4.00"), 0)
     assert reconciliation.reconcile().clean
 
@@ -133,3 +134,61 @@ def test_reconciliation_finds_a_balance_written_behind_the_ledgers_back(world: L
         "ISSUER_NOT_BALANCED",
         "CURRENCY_NOT_BALANCED",
     }
+
+
+def test_a_statement_reads_a_window_of_time_page_by_page(world: LedgerWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    alice = world.open_account("alice")
+    for day in (1, 2, 3):
+        monkeypatch.setattr(clock, "now", lambda day=day: datetime.fromisoformat(f"2026-03-0{day}T12:00:00+00:00"))
+        world.credit(alice, f"{day}.00")
+    account = ledger.customer_account(alice)
+
+    def amounts(since: str | None, until: str | None, page_size: int = 10) -> list[list[Decimal]]:
+        pages, token = [], None
+        while True:
+            entries, token = ledger_store.statement_page(
+                account, since=since, until=until, page_size=page_size, page_token=token
+            )
+            pages.append([entry["amount"] for entry in entries])
+            if token is None:
+                return pages
+
+    assert amounts(None, None) == [[3, 2, 1]]  # newest first
+    assert amounts("2026-03-02", None) == [[3, 2]]
+    assert amounts(None, "2026-03-02T23:59") == [[2, 1]]
+    assert amounts("2026-03-02", "2026-03-02T23:59") == [[2]]
+    assert amounts(None, None, page_size=2) in ([[3, 2], [1]], [[3, 2], [1], []])
+
+
+def test_an_organisations_accounts_are_its_own(world: LedgerWorld) -> None:
+    euros, yen, bobs = world.open_account("alice"), world.open_account("alice", "JPY"), world.open_account("bob")
+    listed = accounts.list_coins(world.customer("alice")).coins
+    assert sorted(coin.coin_serial for coin in listed) == sorted([euros, yen])
+    assert [coin.coin_serial for coin in accounts.list_coins(world.customer("bob")).coins] == [bobs]
+
+
+def test_a_posting_read_before_a_freeze_is_refused_and_goes_through_after_the_unfreeze(world: LedgerWorld) -> None:
+    alice, bob = world.open_account("alice"), world.open_account("bob")
+    world.credit(alice, "10.00")
+    key = ledger.customer_account(alice)
+    before_freeze = ledger_store.read_accounts([key, ledger.customer_account(bob)])
+    account_lifecycle.freeze(STAFF, alice)
+    legs = (Leg(key, Decimal(-4)), Leg(ledger.customer_account(bob), Decimal(4)))
+    with pytest.raises(ledger.AccountFrozen):  # the read said ACTIVE; the write finds the version moved
+        ledger.post(Posting("t-1", "TRANSFER", "EUR", legs), accounts=before_freeze)
+    assert ledger_store.get_account_item(key)["status"] == "FROZEN"  # type: ignore[index]
+    assert world.balance(alice) == (Decimal("10.00"), 0)
+    account_lifecycle.unfreeze(STAFF, alice)
+    ledger.post(Posting("t-1", "TRANSFER", "EUR", legs), accounts=before_freeze)  # read again: active
+    assert (world.balance(alice), world.balance(bob)) == ((Decimal("6.00"), 0), (Decimal("4.00"), 0))
+    assert reconciliation.reconcile().clean
+
+
+def test_the_journal_holds_one_entry_per_leg(world: LedgerWorld) -> None:
+    alice, bob = world.open_account("alice"), world.open_account("bob")
+    world.credit(alice, "10.00", process_id="c-1")
+    _transfer(world, alice, bob, "4.00", "t-1")
+    entries = sorted(
+        (entry["businessProcessId"], entry["leg"], entry["amount"]) for entry in ledger_store.all_entries()
+    )
+    assert entries == [("c-1", 0, -10), ("c-1", 1, 10), ("t-1", 0, -4), ("t-1", 1, 4)]

@@ -269,6 +269,23 @@ def test_a_refund_key_is_each_organisations_own(money: Money) -> None:
     assert reconciliation.reconcile().clean
 
 
+def test_a_retry_is_told_by_what_its_body_says_not_by_how_it_is_written() -> None:
+    """The same fields in another order are the same request; figures held as Decimals fingerprint too."""
+    assert fingerprint("transfer", {"amount": "5.00", "to": "bob"}) == fingerprint(
+        "transfer", {"to": "bob", "amount": "5.00"}
+    )
+    assert fingerprint("refund", Decimal("5.00")) != fingerprint("refund", Decimal("6.00"))
+
+
+def test_refunds_never_add_up_to_more_than_the_original(money: Money) -> None:
+    paid = money.transfer("alice", "bob", "20.00", None)
+    bob = money.world.customer("bob")
+    refunds.refund(bob, paid, RefundRequest(amount=Decimal("15.00")), idempotency_key=None, fingerprint="-")
+    with pytest.raises(refunds.RefundExceedsOriginal, match="exceed the original"):
+        refunds.refund(bob, paid, RefundRequest(amount=Decimal("10.00")), idempotency_key=None, fingerprint="-")
+    assert (money.balance("alice"), money.balance("bob")) == ((Decimal("95.00"), 0), (Decimal("105.00"), 0))
+
+
 # --- commission half-up at a tie, through the operations that charge it ---
 
 
