@@ -174,6 +174,7 @@ def test_a_price_is_refused_naming_what_is_wrong(desk: Desk) -> None:
     for serial in (desk.coins["bob"], "C-000000000000"):  # bob's account is as unknown to alice as none
         with pytest.raises(NotFound) as hidden:
             payments.calculate(alice, TOP_UP, asked(serial, "1"))
+        assert hidden.value.body()["message"] == "No such account"
         assert hidden.value.details == [{"field": "coinSerial", "issue": "not found"}]
     assert payments.calculate(STAFF, TOP_UP, asked(desk.coins["bob"], "1")).amount == 1  # staff see every account
     with pytest.raises(InvalidInput, match="2 fractional digits"):
@@ -182,7 +183,8 @@ def test_a_price_is_refused_naming_what_is_wrong(desk: Desk) -> None:
     for amount in ("1.00", "0.50"):  # the fee takes all of it, or more
         with pytest.raises(BusinessRuleViolation) as taken:
             payments.calculate(alice, TOP_UP, asked(desk.coins["alice"], amount))
-        assert taken.value.code == "AMOUNT_BELOW_COMMISSION"
+        assert taken.value.body()["code"] == "AMOUNT_BELOW_COMMISSION"
+        assert taken.value.message == "The commission takes the whole amount"
     assert payments.calculate(alice, TOP_UP, asked(desk.coins["alice"], "1.01")).total_amount == Decimal("0.01")
     assert payments.calculate(alice, WITHDRAWAL, asked(desk.coins["alice"], "0.01")).total_amount == Decimal("0.01")
 
@@ -232,6 +234,7 @@ def test_a_staff_top_up_credits_at_once_with_its_commission_event_and_audit(desk
     with pytest.raises(Conflict) as reused:
         payments.top_up_at_once(STAFF, desk.top_up_body("alice", "21"), "key-1")
     assert reused.value.code == "IDEMPOTENCY_KEY_REUSED"
+    assert reused.value.message == "This Idempotency-Key was used for another request"
 
 
 def test_a_card_top_up_comes_from_transit_and_only_staff_credit_at_once(desk: Desk) -> None:
@@ -307,7 +310,8 @@ def test_a_withdrawal_holds_amount_and_commission_and_names_its_recipient(desk: 
     assert desk.balance("alice") == (Decimal("49.50"), Decimal("50.50"))
     with pytest.raises(Conflict):
         desk.withdraw("alice", "51", "key-1")
-    with pytest.raises(Forbidden):  # staff may see the account but only its owner withdraws
+    # staff see the account, but only its owner withdraws
+    with pytest.raises(Forbidden, match=r"^Only the account's owner withdraws from it$"):
         payments.create_withdrawal(STAFF, desk.withdrawal_body("alice", "1"), None)
     with pytest.raises(NotFound):
         payments.create_withdrawal(desk.customer("bob"), desk.withdrawal_body("alice", "1"), None)
@@ -377,14 +381,14 @@ def test_an_accepted_top_up_is_credited_once_and_the_workflow_told(desk: Desk) -
     assert decision["actor"]["userId"] == "staff"
     [event] = [event for event in _events(request_id) if event["type"] == "top_up_request.accepted"]
     assert event["data"]["reason"] == "paid in"
-    with pytest.raises(WrongState, match="ACCEPTED, not PENDING"):
+    with pytest.raises(WrongState, match=r"^The request is ACCEPTED, not PENDING$"):
         payments.decide(STAFF, TOP_UP, request_id, accept=False, reason=None)
     assert desk.balance("alice") == (Decimal("109.00"), Decimal(0))
 
 
 def test_a_declined_top_up_moves_nothing_and_only_staff_decide(desk: Desk) -> None:
     request_id = desk.ask_top_up("alice", "10")
-    with pytest.raises(WrongState, match="SCREENING, not PENDING"):
+    with pytest.raises(WrongState, match=r"^The request is SCREENING, not PENDING$"):
         payments.decide(STAFF, TOP_UP, request_id, accept=False, reason=None)
     desk.pending(request_id)
     with pytest.raises(Forbidden):
@@ -392,6 +396,7 @@ def test_a_declined_top_up_moves_nothing_and_only_staff_decide(desk: Desk) -> No
     with pytest.raises(NotFound) as wrong_kind:
         payments.decide(STAFF, WITHDRAWAL, request_id, accept=True, reason=None)
     assert wrong_kind.value.details == [{"field": "requestIdentifier", "issue": "not found"}]
+    assert wrong_kind.value.message == "No such request"
     desk.workflow.tell_fails = _client_error("TaskTimedOut")  # the workflow gave up: the decision stands
     assert payments.decide(STAFF, TOP_UP, request_id, accept=False, reason="no money").status == DECLINED
     assert desk.balance("alice") == (Decimal("100.00"), Decimal(0))
@@ -416,7 +421,8 @@ def test_a_withdrawal_accepted_pays_out_and_declined_gives_back(desk: Desk) -> N
     assert desk.balance("alice") == (Decimal("78.00"), Decimal(0))
     assert desk.system(SystemAccount.TRANSIT) == Decimal("20.00")
     assert [entry["action"] for entry in _audit(kept)] == ["WITHDRAWAL_DECLINED"]
-    with pytest.raises(WrongState, match="no longer PENDING"):  # the hold is gone: a stale decision is refused
+    # the hold is gone: a stale decision is refused
+    with pytest.raises(WrongState, match=r"^The request is no longer PENDING$"):
         payments._apply(_stored(kept)[0].model_copy(update={"status": PENDING}), PENDING, ACCEPTED, None, STAFF)
     assert desk.balance("alice") == (Decimal("78.00"), Decimal(0))
 
@@ -432,7 +438,8 @@ def test_a_top_up_decided_from_a_stale_copy_is_refused(desk: Desk) -> None:
     desk.pending(stale_again.request_identifier)
     stale_again, _ = _stored(stale_again.request_identifier)
     payments.decide(STAFF, TOP_UP, stale_again.request_identifier, accept=True, reason=None)
-    with pytest.raises(WrongState, match="no longer PENDING"):  # a decline moves no money: the write refuses it
+    # a decline moves no money: the request's write refuses it
+    with pytest.raises(WrongState, match=r"^The request is no longer PENDING$"):
         payments._apply(stale_again, PENDING, DECLINED, None, STAFF)
     assert desk.balance("alice") == (Decimal("104.00"), Decimal(0))
 
@@ -453,7 +460,7 @@ def test_a_reversal_takes_back_the_credit_and_its_commission_once(desk: Desk) ->
     assert _stored(credited)[0].history[-1].reason == "mistake"
     assert sorted(event["type"] for event in _events(credited)) == ["top_up.credited", "top_up.reversed"]
     waiting = desk.ask_top_up("alice", "3")
-    with pytest.raises(WrongState, match="SCREENING, not ACCEPTED"):
+    with pytest.raises(WrongState, match=r"^The request is SCREENING, not ACCEPTED$"):
         payments.reverse_top_up(STAFF, waiting, "no")
     withdrawal = desk.withdraw("alice", "1")
     with pytest.raises(NotFound):
@@ -556,6 +563,7 @@ def test_a_request_is_seen_by_its_organisation_and_staff_only(desk: Desk) -> Non
         with pytest.raises(NotFound) as hidden:
             payments.get_request(caller, wanted)
         assert hidden.value.details == [{"field": "requestIdentifier", "issue": "not found"}]
+        assert hidden.value.message == "No such request"
 
 
 def test_request_queues_filter_by_owner_status_method_coin_and_time(desk: Desk) -> None:

@@ -48,9 +48,10 @@ def _transfer(
     return transfers.execute(caller, prepared, idempotency_key=key, fingerprint=f"fp-{amount}", **extra)
 
 
-def _issue(message: pytest.ExceptionInfo[Any]) -> tuple[str, str]:
-    [detail] = message.value.details
-    return detail["field"], detail["issue"]
+def _issue(refused: pytest.ExceptionInfo[Any]) -> tuple[str, str, str]:
+    """What the client reads: the message, and the field named with its issue."""
+    [detail] = refused.value.details
+    return refused.value.message, detail["field"], detail["issue"]
 
 
 # --- before a transfer ---
@@ -62,16 +63,22 @@ def test_a_transfer_is_refused_naming_what_is_wrong(world: LedgerWorld) -> None:
     ann = world.customer("alice")
     with pytest.raises(NotFound) as foreign:  # bob's account is not alice's to pay from
         transfers.prepare(ann, bob, alice, Decimal(1))
-    assert _issue(foreign) == ("sourceCoinSerial", "not found")
+    assert _issue(foreign) == ("No such account", "sourceCoinSerial", "not found")
     with pytest.raises(NotFound) as unknown:
         transfers.prepare(ann, alice, "C-000000000000", Decimal(1))
-    assert _issue(unknown) == ("destinationCoinSerial", "not found")
+    assert _issue(unknown) == ("No such account", "destinationCoinSerial", "not found")
     with pytest.raises(BusinessRuleViolation) as same:
         transfers.prepare(ann, alice, alice, Decimal(1))
-    assert same.value.code == "SAME_ACCOUNT"
+    assert (same.value.code, same.value.message) == (
+        "SAME_ACCOUNT",
+        "The source and the destination are the same account",
+    )
     with pytest.raises(BusinessRuleViolation) as currencies:
         transfers.prepare(ann, alice, yen, Decimal(1))
-    assert currencies.value.code == "CURRENCY_MISMATCH"
+    assert (currencies.value.code, currencies.value.message) == (
+        "CURRENCY_MISMATCH",
+        "The accounts are in different currencies",
+    )
     with pytest.raises(InvalidInput, match="2 fractional digits"):
         transfers.prepare(ann, alice, bob, Decimal("1.005"))
     assert world.balance(alice) == (Decimal("10.00"), Decimal(0))
@@ -134,7 +141,10 @@ def test_a_replay_answers_the_first_transfer_in_its_digits_before_any_check(worl
     assert transfers.replay(world.customer("bob"), "k-1", "fp-5.00") is None  # the key is alice's organisation's
     with pytest.raises(Conflict) as reused:
         transfers.replay(ann, "k-1", "fp-6.00")
-    assert reused.value.code == "IDEMPOTENCY_KEY_REUSED"
+    assert (reused.value.code, reused.value.message) == (
+        "IDEMPOTENCY_KEY_REUSED",
+        "This Idempotency-Key was used for another request",
+    )
 
 
 def test_a_yen_replay_answers_whole_yen(world: LedgerWorld) -> None:
@@ -196,16 +206,16 @@ def test_a_template_pays_an_existing_account_or_an_active_card(world: LedgerWorl
     transfers.set_card_status(STAFF, card.smart_card_id, SmartCardStatus.BLOCKED, "lost")
     with pytest.raises(BusinessRuleViolation) as blocked:
         transfers.destination_of(by_card)
-    assert blocked.value.code == "CARD_BLOCKED"
+    assert (blocked.value.code, blocked.value.message) == ("CARD_BLOCKED", "The card is blocked")
     with pytest.raises(NotFound) as no_coin:
         transfers.save_template(ann, _template("x", coin="C-000000000000"))
-    assert _issue(no_coin) == ("destination.coinSerial", "not found")
+    assert _issue(no_coin) == ("No such account", "destination.coinSerial", "not found")
     with pytest.raises(NotFound) as no_card:
         transfers.save_template(ann, _template("x", card="no-such-card"))
-    assert _issue(no_card) == ("destination.smartCardId", "not found")
+    assert _issue(no_card) == ("No such card", "destination.smartCardId", "not found")
     with pytest.raises(NotFound) as foreign:  # someone else's template is not found, not forbidden
         transfers.own_template(world.customer("bob"), coin.transfer_template_id)
-    assert _issue(foreign) == ("transferTemplateId", "not found")
+    assert _issue(foreign) == ("No such template", "transferTemplateId", "not found")
     assert alice
 
 
@@ -255,7 +265,7 @@ def test_a_template_from_a_transfer_names_its_destination(world: LedgerWorld) ->
     ):
         with pytest.raises(NotFound) as missing:
             transfers.template_from_operation(caller, process_id, None)
-        assert _issue(missing) == ("businessProcessId", "not found")
+        assert _issue(missing) == ("No such operation", "businessProcessId", "not found")
 
 
 # --- smart cards ---
@@ -294,7 +304,7 @@ def test_a_card_is_issued_masked_with_a_number_never_issued_before(
     assert (issued["action"], issued["details"]["coinSerial"]) == ("CARD_ISSUED", bob)
     with pytest.raises(NotFound) as unknown:
         transfers.issue_card(NewSmartCard(coin_serial="C-000000000000"), STAFF)
-    assert _issue(unknown) == ("coinSerial", "not found")
+    assert _issue(unknown) == ("No such account", "coinSerial", "not found")
 
 
 def _audit(target: str) -> list[dict[str, Any]]:
@@ -315,14 +325,14 @@ def test_a_blocked_card_is_not_found_until_unblocked(world: LedgerWorld, monkeyp
     assert blocked.status == SmartCardStatus.BLOCKED
     with pytest.raises(NotFound) as hidden:
         transfers.look_up_card("9000000000000018")
-    assert _issue(hidden) == ("cardNumber", "not found")
+    assert _issue(hidden) == ("No such card", "cardNumber", "not found")
     transfers.set_card_status(STAFF, card.smart_card_id, SmartCardStatus.ACTIVE, None)
     assert transfers.look_up_card("9000000000000018").smart_card_id == card.smart_card_id
     actions = [(entry["action"], entry["details"].get("reason")) for entry in _audit(card.smart_card_id)]
     assert actions == [("CARD_ISSUED", None), ("CARD_BLOCKED", "lost"), ("CARD_UNBLOCKED", None)]
     with pytest.raises(NotFound) as unknown:
         transfers.set_card_status(STAFF, "no-such-card", SmartCardStatus.BLOCKED, None)
-    assert _issue(unknown) == ("smartCardId", "not found")
+    assert _issue(unknown) == ("No such card", "smartCardId", "not found")
     with pytest.raises(NotFound):
         transfers.look_up_card("9000000000000026")  # never issued
 
