@@ -5,6 +5,7 @@ Step Functions is a recording stand-in here (the real workflow runs in test_appr
 HTTP): what payments asks of it, and how it copes when the workflow cannot start or take a decision."""
 
 import json
+import logging
 from decimal import Decimal
 from typing import Any
 
@@ -13,13 +14,25 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 
 from local.aws import EmbeddedAws
 from tests.unit.ledger_world import STAFF, LedgerWorld, build_world
-from wallet import audit_store, back_office, catalog, payments, requests_store
+from wallet import (
+    account_lifecycle,
+    audit_store,
+    back_office,
+    catalog,
+    ledger,
+    ledger_store,
+    limits,
+    payments,
+    requests_store,
+)
 from wallet.auth import Caller
 from wallet.aws import dynamodb
 from wallet.config import settings
 from wallet.errors import BusinessRuleViolation, Conflict, Forbidden, InvalidInput, NotFound
-from wallet.ledger import SystemAccount, WrongState
+from wallet.ledger import AccountFrozen, SystemAccount, WrongState
 from wallet.models.catalog import CommissionRule, NewBank, NewCurrency, NewIssuer, OperationType
+from wallet.models.identity import Role
+from wallet.models.limits import LimitRule, WindowLimit
 from wallet.models.requests import (
     BankTopUp,
     BankWithdrawal,
@@ -599,3 +612,149 @@ def test_request_queues_filter_by_owner_status_method_coin_and_time(desk: Desk) 
         STAFF, TOP_UP, RequestListRequest.model_validate({"pageSize": 2, "pageToken": page.next_page_token})
     )
     assert [request.request_identifier for request in rest.records] == [first]
+
+
+# --- what rides with a decision, and where the money goes ---
+
+
+def _warnings(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str]]:
+    warned = [(record.getMessage(), getattr(record, "requestIdentifier", "")) for record in caplog.records]
+    caplog.clear()
+    return warned
+
+
+def test_a_workflow_that_did_not_start_or_take_a_decision_is_logged(
+    desk: Desk, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    desk.workflow.start_fails = _client_error("ServiceUnavailable")
+    declined = desk.ask_top_up("alice", "5")
+    assert _warnings(caplog) == [("The approval workflow did not start", declined)]
+    desk.workflow.start_fails = None
+    waiting = desk.ask_top_up("alice", "6")
+    desk.pending(waiting)
+    desk.workflow.tell_fails = _client_error("TaskTimedOut")
+    payments.decide(STAFF, TOP_UP, waiting, accept=True, reason=None)
+    assert _warnings(caplog) == [("The workflow did not take the decision", waiting)]
+
+
+def test_a_decision_records_its_figures_and_who_made_it_on_the_posting(desk: Desk) -> None:
+    desk.fee(OperationType.BANK_TOP_UP, "10")
+    request_id = desk.ask_top_up("alice", "10")
+    desk.pending(request_id)
+    payments.decide(STAFF, TOP_UP, request_id, accept=True, reason=None)
+    record = ledger_store.get_process(f"{request_id}:ACCEPTED")
+    assert record is not None
+    assert (record["type"], record["requestIdentifier"], record["organizationId"]) == (
+        "TOP_UP_ACCEPTED",
+        request_id,
+        "org-alice",
+    )
+    assert (record["amount"], record["commission"], record["actor"]) == (10, 1, STAFF.actor)
+    shard = ledger.shard_for(f"{request_id}:ACCEPTED")
+    commission = ledger.system_account(desk.world.issuers["EUR"].id, SystemAccount.COMMISSION, shard)
+    emission = ledger.system_account(desk.world.issuers["EUR"].id, SystemAccount.EMISSION, shard)
+    assert {(leg["account"], leg["amount"]) for leg in record["legs"]} == {
+        (emission, -10),
+        (ledger.customer_account(desk.coins["alice"]), 9),
+        (commission, 1),
+    }
+    hold = ledger_store.get_process(f"{desk.withdraw('alice', '5')}:HOLD")
+    assert hold is not None
+    assert (hold["type"], hold["actor"], hold["limitUse"]) == ("WITHDRAWAL_HOLD", desk.customer("alice").actor, [])
+
+
+def test_a_reversal_takes_the_commission_back_from_the_shard_it_went_to(desk: Desk) -> None:
+    desk.fee(OperationType.BANK_TOP_UP, "10")
+    for amount in ("10", "20", "30", "40"):  # several requests: their shards differ
+        credited = payments.top_up_at_once(STAFF, desk.top_up_body("alice", amount), None).request_identifier
+        shard = ledger.shard_for(f"{credited}:ACCEPTED")
+        account = ledger.system_account(desk.world.issuers["EUR"].id, SystemAccount.COMMISSION, shard)
+        before = sum(ledger.balance_of([account]), Decimal(0))
+        payments.reverse_top_up(STAFF, credited, "mistake")
+        assert sum(ledger.balance_of([account]), Decimal(0)) == before - Decimal(amount) / 10
+
+
+def test_a_frozen_account_is_given_back_its_hold_but_is_paid_nothing(desk: Desk) -> None:
+    kept, paid = desk.withdraw("alice", "10"), desk.withdraw("alice", "20")
+    top_up = desk.ask_top_up("alice", "5")
+    for request_id in (kept, paid, top_up):
+        desk.pending(request_id)
+    credited = payments.top_up_at_once(STAFF, desk.top_up_body("alice", "1"), None).request_identifier
+    account_lifecycle.freeze(STAFF, desk.coins["alice"])
+    with pytest.raises(AccountFrozen):
+        payments.decide(STAFF, WITHDRAWAL, paid, accept=True, reason=None)
+    with pytest.raises(AccountFrozen):
+        payments.decide(STAFF, TOP_UP, top_up, accept=True, reason=None)
+    with pytest.raises(AccountFrozen):  # no new money either
+        payments.calculate(
+            STAFF, TOP_UP, MoneyCalculationRequest.model_validate({"coinSerial": desk.coins["alice"], "amount": "1"})
+        )
+    assert payments.decide(STAFF, WITHDRAWAL, kept, accept=False, reason=None).status == DECLINED
+    assert payments.expire(paid) == RequestStatus.EXPIRED
+    assert payments.reverse_top_up(STAFF, credited, "fraud").status == RequestStatus.REVERSED
+    assert desk.balance("alice") == (Decimal("100.00"), Decimal(0))
+
+
+def test_a_withdrawal_declined_gives_back_the_limit_it_used(desk: Desk) -> None:
+    limits.set_rule(
+        LimitRule(
+            operation_type=OperationType.BANK_WITHDRAWAL,
+            currency_code="EUR",
+            role=Role.INDIVIDUAL,
+            daily=WindowLimit(amount=Decimal(30)),
+        ),
+        STAFF,
+    )
+    first = desk.withdraw("alice", "20")
+    with pytest.raises(limits.LimitExceeded):
+        desk.withdraw("alice", "20")
+    desk.pending(first)
+    payments.decide(STAFF, WITHDRAWAL, first, accept=False, reason=None)
+    second = desk.withdraw("alice", "20")  # the declined 20 no longer counts
+    hold = ledger_store.get_process(f"{second}:HOLD")
+    assert hold is not None
+    assert [use["delta"] for use in hold["limitUse"]] == [20]
+    assert payments.decline_by_screening(second, "listed") == DECLINED
+    desk.withdraw("alice", "30")
+    assert desk.balance("alice") == (Decimal("70.00"), Decimal("30.00"))
+
+
+def test_fail_safe_gives_up_after_three_lost_races_answering_what_it_reads(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    request_id = desk.ask_top_up("alice", "10")
+    desk.pending(request_id)
+    stale = requests_store.get(request_id)
+    payments.decide(STAFF, TOP_UP, request_id, accept=True, reason=None)
+    reads = iter([stale] * 4)
+    monkeypatch.setattr(requests_store, "get", lambda found: next(reads, None) or _real_get(found))
+    assert payments.fail_safe(request_id, "a step failed") == PENDING  # three tries, then the fourth read
+    assert payments.fail_safe(request_id, "a step failed") == ACCEPTED
+
+
+def test_a_creation_that_lost_the_race_for_its_key_answers_the_winner_or_a_conflict(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both calls checked the key before either wrote: the loser's conditional write finds the winner's."""
+    unseen = iter([None, None])  # the loser's replay check ran before the winner wrote
+    monkeypatch.setattr(requests_store, "get", lambda found: next(unseen, _real_get(found)))
+    top_up = payments.top_up_at_once(STAFF, desk.top_up_body("alice", "5"), "k-1")
+    unseen = iter([None])
+    assert payments.top_up_at_once(STAFF, desk.top_up_body("alice", "5"), "k-1") == top_up
+    unseen = iter([None])
+    with pytest.raises(Conflict):
+        payments.top_up_at_once(STAFF, desk.top_up_body("alice", "6"), "k-1")
+    asked = desk.ask_top_up("alice", "7", "k-2")
+    unseen = iter([None])
+    assert desk.ask_top_up("alice", "7", "k-2") == asked
+    unseen = iter([None])
+    with pytest.raises(Conflict):
+        desk.ask_top_up("alice", "8", "k-2")
+    held = desk.withdraw("alice", "9", "k-3")
+    unseen = iter([None])
+    assert desk.withdraw("alice", "9", "k-3") == held
+    unseen = iter([None])
+    with pytest.raises(Conflict):
+        desk.withdraw("alice", "10", "k-3")
+    assert desk.balance("alice") == (Decimal("96.00"), Decimal("9.00"))
