@@ -8,13 +8,14 @@ import pytest
 
 from local.aws import EmbeddedAws
 from tests.unit.ledger_world import STAFF, LedgerWorld, build_world
-from wallet import audit_store, catalog, ledger, ledger_store, transfers
+from wallet import account_lifecycle, audit_store, catalog, ledger, ledger_store, limits, transfers
 from wallet.aws import dynamodb
 from wallet.config import settings
 from wallet.errors import BusinessRuleViolation, Conflict, InvalidInput, NotFound
-from wallet.ledger import SystemAccount
+from wallet.ledger import AccountFrozen, SystemAccount
 from wallet.models.catalog import CommissionRule, NewIssuer, OperationType
-from wallet.models.identity import public_name
+from wallet.models.identity import Role, public_name
+from wallet.models.limits import LimitRule, WindowLimit
 from wallet.models.transfers import (
     NewSmartCard,
     NewTemplate,
@@ -124,7 +125,71 @@ def test_a_transfer_answers_and_records_what_it_moved(world: LedgerWorld) -> Non
     assert (record["amount"], record["commission"], record["description"]) == (Decimal(5), Decimal("0.5"), "rent")
     assert record["requestFingerprint"] == "fp-5.00"
     assert record["actor"] == world.customer("alice").actor
+    assert record["type"] == "TRANSFER"
     assert "destinationSmartCardId" not in record
+    [event] = _outbox(done.business_process_id)
+    assert event["pk"] == f"EVENT#{alice}"  # in order with the sender's other events
+    assert event["organizationIds"] == ["org-alice", "org-bob"]
+    assert (event["type"], event["data"]) == (
+        "transfer.completed",
+        {
+            "businessProcessId": done.business_process_id,
+            "sourceCoinSerial": alice,
+            "destinationCoinSerial": bob,
+            "amount": "5.00",
+            "commission": "0.50",
+            "totalAmount": "5.50",
+            "currency": "EUR",
+            "description": "rent",
+        },
+    )
+    replayed = transfers.replay(world.customer("alice"), "k-1", "fp-5.00")
+    assert replayed is not None
+    assert (str(replayed.commission), str(replayed.total_amount)) == ("0.50", "5.50")
+    with pytest.raises(Conflict):  # the same key for another transfer, through execute itself
+        _transfer(world, "alice", alice, bob, "6.00", "k-1")
+    assert world.balance(alice) == (Decimal("14.50"), Decimal(0))
+
+
+def _outbox(process_id: str) -> list[dict[str, Any]]:
+    items = dynamodb().scan(TableName=settings().outbox_table)["Items"]
+    return [
+        item
+        for item in items
+        if item["pk"].startswith("EVENT#") and item["data"].get("businessProcessId") == process_id
+    ]
+
+
+def test_a_frozen_account_neither_pays_nor_is_paid(world: LedgerWorld) -> None:
+    alice, bob = world.open_account("alice"), world.open_account("bob")
+    world.credit(alice, "20.00")
+    world.credit(bob, "20.00")
+    account_lifecycle.freeze(STAFF, bob)
+    for payer, source, destination in (("alice", alice, bob), ("bob", bob, alice)):
+        with pytest.raises(AccountFrozen):
+            transfers.prepare(world.customer(payer), source, destination, Decimal(1))
+
+
+def test_a_transfer_counts_against_the_senders_limit(world: LedgerWorld) -> None:
+    limits.set_rule(
+        LimitRule(
+            operation_type=OperationType.TRANSFER,
+            currency_code="EUR",
+            role=Role.INDIVIDUAL,
+            daily=WindowLimit(amount=Decimal(30)),
+        ),
+        STAFF,
+    )
+    alice, bob = world.open_account("alice"), world.open_account("bob")
+    world.credit(alice, "100.00")
+    done = _transfer(world, "alice", alice, bob, "20.00")
+    with pytest.raises(limits.LimitExceeded) as refused:
+        _transfer(world, "alice", alice, bob, "20.00")
+    assert refused.value.details[0]["field"] == "daily.amount"
+    record = ledger_store.get_process(done.business_process_id)
+    assert record is not None
+    _transfer(world, "alice", alice, bob, "10.00")
+    assert world.balance(bob) == (Decimal("30.00"), Decimal(0))
 
 
 def test_a_replay_answers_the_first_transfer_in_its_digits_before_any_check(world: LedgerWorld) -> None:
