@@ -1,9 +1,12 @@
 """The ledger's guarantees, in the layer: balanced legs, one write, exactly once, funds and versions."""
 
+import random
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from local.aws import EmbeddedAws
 from tests.unit.ledger_world import STAFF, LedgerWorld, build_world
@@ -37,10 +40,28 @@ def test_unbalanced_legs_are_refused_before_anything_is_written(world: LedgerWor
     assert ledger_store.get_process("p-1") is None
 
 
+@pytest.mark.parametrize("amounts", [(), (Decimal(0), Decimal(0)), (Decimal(5), Decimal(0), Decimal(-5))])
+def test_an_operation_needs_legs_and_none_of_them_zero(world: LedgerWorld, amounts: tuple[Decimal, ...]) -> None:
+    alice = world.open_account("alice")
+    legs = tuple(Leg(ledger.customer_account(alice), amount) for amount in amounts)
+    with pytest.raises(ValueError, match=r"^an operation needs legs with non-zero amounts$"):
+        ledger.post(Posting("p-1", "BROKEN", "EUR", legs))
+    assert ledger_store.get_process("p-1") is None
+
+
+def test_an_account_that_does_not_exist_takes_no_part(world: LedgerWorld) -> None:
+    alice = world.open_account("alice")
+    world.credit(alice, "10.00")
+    with pytest.raises(ledger.NotFound, match=r"^No such account$") as refused:
+        _transfer(world, alice, "no-such-coin", "1.00", "t-1")
+    assert refused.value.details == [{"field": "coinSerial", "issue": "not found"}]
+    assert world.balance(alice) == (Decimal("10.00"), 0)
+
+
 def test_spending_more_than_the_balance_is_refused(world: LedgerWorld) -> None:
     alice, bob = world.open_account("alice"), world.open_account("bob")
     world.credit(alice, "10.00")
-    with pytest.raises(ledger.InsufficientFunds):
+    with pytest.raises(ledger.InsufficientFunds, match=r"^The account's balance does not cover this operation$"):
         _transfer(world, alice, bob, "10.01", "t-1")
     assert world.balance(alice) == (Decimal("10.00"), 0)
     assert ledger_store.get_process("t-1") is None
@@ -91,8 +112,9 @@ def test_statement_entries_carry_the_balance_after_each_leg(world: LedgerWorld) 
 def test_an_account_in_another_currency_cannot_take_part(world: LedgerWorld) -> None:
     euros, yen = world.open_account("alice"), world.open_account("alice", "JPY")
     world.credit(euros, "10.00")
-    with pytest.raises(ledger.BusinessRuleViolation, match="not in EUR"):
+    with pytest.raises(ledger.BusinessRuleViolation, match=r"^The account is not in EUR$") as refused:
         _transfer(world, euros, yen, "1.00", "t-1")
+    assert refused.value.code == "CURRENCY_MISMATCH"
 
 
 def test_a_version_moved_since_the_read_makes_the_posting_read_again(
@@ -192,3 +214,78 @@ def test_the_journal_holds_one_entry_per_leg(world: LedgerWorld) -> None:
         (entry["businessProcessId"], entry["leg"], entry["amount"]) for entry in ledger_store.all_entries()
     )
     assert entries == [("c-1", 0, -10), ("c-1", 1, 10), ("t-1", 0, -4), ("t-1", 1, 4)]
+
+
+def test_each_leg_on_one_bucket_carries_the_balance_after_it(world: LedgerWorld) -> None:
+    alice, bob = world.open_account("alice"), world.open_account("bob")
+    world.credit(alice, "10.00")
+    payer, payee = ledger.customer_account(alice), ledger.customer_account(bob)
+    legs = (Leg(payer, Decimal(-3)), Leg(payee, Decimal(3)), Leg(payer, Decimal(-1)), Leg(payee, Decimal(1)))
+    ledger.post(Posting("t-1", "TRANSFER", "EUR", legs, details={"description": "rent"}))
+    entries, _ = ledger_store.statement_page(payer, since=None, until=None, page_size=10, page_token=None)
+    assert sorted((entry["leg"], entry["balanceAfter"], entry.get("description")) for entry in entries) == [
+        (0, Decimal(7), "rent"),
+        (1, Decimal(10), None),  # the credit
+        (2, Decimal(6), "rent"),
+    ]
+    assert world.balance(alice) == (Decimal(6), 0)
+
+
+def _cancelled(*reasons: str) -> ClientError:
+    error = {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"}
+    return ClientError(
+        {"Error": error, "CancellationReasons": [{"Code": code} for code in reasons]}, "TransactWriteItems"
+    )
+
+
+def test_a_posting_meeting_conflicts_backs_off_up_to_the_cap_and_gives_up_once_its_time_is_spent(
+    world: LedgerWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice = world.open_account("alice")
+    now, jitter = [0.0], []
+
+    def pause(seconds: float) -> None:
+        now[0] += seconds
+
+    def widest(low: float, high: float) -> float:
+        jitter.append((low, high))
+        return high
+
+    def conflict(writes: list[dict[str, Any]]) -> None:
+        raise _cancelled("None", "TransactionConflict", "None", "None")
+
+    monkeypatch.setattr(clock, "monotonic", lambda: now[0])
+    monkeypatch.setattr(clock, "pause", pause)
+    monkeypatch.setattr(random, "uniform", widest)
+    monkeypatch.setattr(ledger_store, "write_operation", conflict)
+    with pytest.raises(ledger.Contention, match=r"^The account is being changed by other operations; try again$"):
+        world.credit(alice, "1.00")
+    assert [low for low, _ in jitter] == [0] * len(jitter)  # full jitter: anything from no wait at all
+    assert [high for _, high in jitter[:8]] == pytest.approx([0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.5, 0.5])
+    assert now[0] - jitter[-1][1] < ledger.RETRY_BUDGET_SECONDS <= now[0]  # stopped at the first look past it
+
+
+def test_a_cancellation_without_reasons_is_retried_and_one_retrying_cannot_cure_is_raised(
+    world: LedgerWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice = world.open_account("alice")
+    write, calls = ledger_store.write_operation, []
+
+    def failing_first(reasons: tuple[str, ...]) -> Any:
+        def first_call_fails(writes: list[dict[str, Any]]) -> None:
+            calls.append(reasons)
+            if len(calls) == 1:
+                raise _cancelled(*reasons)
+            write(writes)
+
+        return first_call_fails
+
+    monkeypatch.setattr(clock, "pause", lambda seconds: None)
+    monkeypatch.setattr(ledger_store, "write_operation", failing_first(()))
+    world.credit(alice, "1.00")
+    assert (len(calls), world.balance(alice)) == (2, (Decimal("1.00"), 0))
+    calls.clear()
+    monkeypatch.setattr(ledger_store, "write_operation", failing_first(("None", "ValidationError", "None", "None")))
+    with pytest.raises(ClientError):
+        world.credit(alice, "2.00")
+    assert (len(calls), world.balance(alice)) == (1, (Decimal("1.00"), 0))
