@@ -261,7 +261,11 @@ def test_a_posting_meeting_conflicts_backs_off_up_to_the_cap_and_gives_up_once_i
     with pytest.raises(ledger.Contention, match=r"^The account is being changed by other operations; try again$"):
         world.credit(alice, "1.00")
     assert [low for low, _ in jitter] == [0] * len(jitter)  # full jitter: anything from no wait at all
-    assert [high for _, high in jitter[:8]] == pytest.approx([0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.5, 0.5])
+    doubling = [ledger.BACKOFF_BASE_SECONDS * 2**attempt for attempt in range(8)]
+    assert [high for _, high in jitter[:8]] == pytest.approx(
+        [min(ledger.BACKOFF_CAP_SECONDS, bound) for bound in doubling]
+    )
+    assert jitter[7][1] == ledger.BACKOFF_CAP_SECONDS  # reached within the first eight tries
     assert now[0] - jitter[-1][1] < ledger.RETRY_BUDGET_SECONDS <= now[0]  # stopped at the first look past it
 
 
