@@ -24,7 +24,8 @@ from wallet.auth import Caller
 from wallet.ledger import Leg, Posting, SystemAccount
 from wallet.models.accounts import NewCoin
 from wallet.models.catalog import NewCurrency, NewIssuer
-from wallet.models.identity import OrganizationType, Role, User
+from wallet.models.identity import User
+from wallet.models.roles import OrganizationType, Role
 
 FUNCTION = "CoinsFunction"  # a function whose environment names the ledger's tables
 CURRENCY = "EUR"

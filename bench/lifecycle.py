@@ -15,8 +15,8 @@ from local.server import api_gateway_event
 from local.template import Template
 from wallet import limits
 from wallet.models.catalog import OperationType
-from wallet.models.identity import Role
 from wallet.models.limits import LimitRule, WindowLimit
+from wallet.models.roles import Role
 
 LIMIT = LimitRule(
     operation_type=OperationType.TRANSFER,

@@ -26,7 +26,7 @@ from local.template import Route, Template
 from wallet import catalog, config, ledger
 from wallet.auth import Caller
 from wallet.models.catalog import CommissionRule, NewBank, OperationType
-from wallet.models.identity import OrganizationType, Role
+from wallet.models.roles import OrganizationType, Role
 
 FUNCTION = "RequestsFunction"
 STAGE = "dev"

@@ -27,7 +27,7 @@ from wallet.commission import quote
 from wallet.ledger import Leg, Posting, SystemAccount
 from wallet.models.catalog import CommissionRule, OperationType
 from wallet.models.events import EventType
-from wallet.models.identity import Role
+from wallet.models.roles import Role
 
 FUNCTION = "TransfersFunction"
 METHOD, PATH, STAGE = "POST", "/transfers", "dev"

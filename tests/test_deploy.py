@@ -23,7 +23,8 @@ from tests.conftest import _forget_cached_clients
 from tests.least_privilege import IAM_PREFIX, Call, _calls, statement, ungranted
 from tests.moto_cloudformation import SHIMS, loaded_from_layers, running_function, shimmed
 from wallet import auth, identity, identity_store
-from wallet.models.identity import OrganizationType, Role, normalise_login
+from wallet.models.identity import normalise_login
+from wallet.models.roles import OrganizationType, Role
 
 pytestmark = pytest.mark.xdist_group("sam_build")  # deployed from the one build, stacks created once per module
 TEMPLATE = Template()

@@ -19,8 +19,8 @@ from wallet.models.catalog import (
     NewIssuer,
     StoredCommissionRule,
 )
-from wallet.models.identity import STAFF_ROLES, Role
 from wallet.models.limits import LimitRule, LimitRules
+from wallet.models.roles import STAFF_ROLES, Role
 from wallet.observability import logger, metrics
 
 app = create_app()

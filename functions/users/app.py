@@ -11,17 +11,16 @@ from wallet.api import caller, create_app
 from wallet.models.audit import AuditEntry, AuditListRequest
 from wallet.models.base import Page
 from wallet.models.identity import (
-    STAFF_ROLES,
     Acknowledged,
     NewUser,
     Organization,
     OrganizationListRequest,
     PasswordChange,
-    Role,
     User,
     UserCreated,
     UserListRequest,
 )
+from wallet.models.roles import STAFF_ROLES, Role
 from wallet.observability import logger, metrics
 
 app = create_app()

@@ -8,8 +8,8 @@ from wallet.auth import Caller
 from wallet.ledger import Leg, Posting, SystemAccount
 from wallet.models.accounts import NewCoin
 from wallet.models.catalog import Issuer, NewCurrency, NewIssuer
-from wallet.models.identity import OrganizationType, Role
 from wallet.models.requests import HistoryStep, MoneyRequest, PaymentMethod, RequestKind, RequestStatus
+from wallet.models.roles import OrganizationType, Role
 
 STAFF = Caller("staff", "ops@wallet.test", "system", OrganizationType.SYSTEM, Role.SERVICE)
 

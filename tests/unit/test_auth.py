@@ -12,7 +12,7 @@ from local.aws import EmbeddedAws
 from tests.conftest import PRODUCTION_HASHER
 from wallet import auth, clock
 from wallet.errors import Forbidden, Unauthenticated
-from wallet.models.identity import OrganizationType, Role
+from wallet.models.roles import OrganizationType, Role
 from wallet.secrets import signing_key
 
 CUSTOMER = auth.Caller("u-1", "c@example.com", "org-1", OrganizationType.INDIVIDUAL, Role.INDIVIDUAL)

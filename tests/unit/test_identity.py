@@ -16,12 +16,11 @@ from wallet.errors import BusinessRuleViolation, Conflict, InvalidInput, NotFoun
 from wallet.models.identity import (
     NewUser,
     OrganizationListRequest,
-    OrganizationType,
     RegistrationConfirmation,
     RegistrationRequest,
-    Role,
     UserListRequest,
 )
+from wallet.models.roles import OrganizationType, Role
 
 ADMIN = Caller("x", ADMIN_LOGIN, identity.SYSTEM_ORGANIZATION_ID, OrganizationType.SYSTEM, Role.ADMINISTRATOR)
 

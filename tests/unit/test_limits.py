@@ -11,8 +11,8 @@ from tests.unit.ledger_world import STAFF, LedgerWorld, build_world
 from wallet import limits, reconciliation, transfers
 from wallet.errors import Conflict
 from wallet.models.catalog import OperationType
-from wallet.models.identity import Role
 from wallet.models.limits import LimitRule, WindowLimit
+from wallet.models.roles import Role
 
 
 @pytest.fixture

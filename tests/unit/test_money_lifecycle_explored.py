@@ -28,9 +28,9 @@ from wallet import (
 from wallet.errors import BusinessRuleViolation, Conflict, WalletError
 from wallet.models.accounts import AccountStatus, NewCoin
 from wallet.models.catalog import CommissionRule, NewBank, NewIssuer, OperationType
-from wallet.models.identity import Role
 from wallet.models.limits import LimitRule, WindowLimit
 from wallet.models.requests import BankTopUp
+from wallet.models.roles import Role
 from wallet.models.transfers import RefundRequest, TransferDone
 
 AMOUNTS = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("220"), places=2)

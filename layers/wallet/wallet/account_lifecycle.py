@@ -12,7 +12,7 @@ from wallet.ledger import WrongState
 from wallet.ledger_store import AccountState
 from wallet.models.accounts import AccountStatus, Coin
 from wallet.models.events import EventType
-from wallet.models.identity import STAFF_ROLES, Role
+from wallet.models.roles import STAFF_ROLES, Role
 
 MAX_ATTEMPTS = 5
 EVENTS = {

@@ -22,7 +22,8 @@ from wallet.models.accounts import (
 )
 from wallet.models.base import Page
 from wallet.models.events import EventType
-from wallet.models.identity import CUSTOMER_ROLES, public_name
+from wallet.models.identity import public_name
+from wallet.models.roles import CUSTOMER_ROLES
 from wallet.money import in_digits
 
 

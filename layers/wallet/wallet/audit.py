@@ -7,7 +7,7 @@ from wallet import audit_store, clock
 from wallet.auth import Caller
 from wallet.models.audit import AuditEntry, AuditListRequest
 from wallet.models.base import Page
-from wallet.models.identity import Role
+from wallet.models.roles import Role
 
 # Who creates the first administrator: the stack's own bootstrap, before any user exists.
 BOOTSTRAP_ACTOR = {"userId": "bootstrap", "role": "SYSTEM", "organizationId": "SYSTEM"}

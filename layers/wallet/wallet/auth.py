@@ -7,14 +7,17 @@ from typing import TYPE_CHECKING
 
 import jwt
 
-from wallet import clock, identity_store
+from wallet import clock
 from wallet.config import settings
+from wallet.errors import Forbidden, Unauthenticated
+from wallet.models.roles import STAFF_ROLES, OrganizationType, Role
+from wallet.secrets import signing_key
 
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
-from wallet.errors import Forbidden, Unauthenticated
-from wallet.models.identity import STAFF_ROLES, AuthorizationToken, OrganizationType, Role
-from wallet.secrets import signing_key
+
+    from wallet.identity_store import TokenState
+    from wallet.models.identity import AuthorizationToken
 
 TOKEN_ALGORITHM = "HS256"
 TOKEN_ISSUER = "wallet"
@@ -50,7 +53,11 @@ class Caller:
         return self.is_staff or organization_id == self.organization_id
 
 
-def issue_token(caller: Caller) -> AuthorizationToken:
+def issue_token(caller: Caller) -> "AuthorizationToken":
+    # Imported here, as the identity store below: the authorizer only verifies tokens, and imports no model
+    # (pydantic) and no store.
+    from wallet.models.identity import AuthorizationToken
+
     issued = clock.now()
     expires = issued + timedelta(minutes=settings().token_ttl_minutes)
     claims = {
@@ -94,16 +101,20 @@ def caller_from_authorization_header(header: str | None) -> Caller:
 
 def require_current_token(caller: Caller) -> None:
     """A token of a disabled user, or one issued before the password last changed, is refused (read strongly)."""
+    from wallet import identity_store  # see issue_token
+
     _refuse_if_revoked(caller, identity_store.token_state(caller.user_id))
 
 
 def defer_current_token_check(caller: Caller) -> None:
     """The same check, made with the call's first BatchGetItem or before it changes anything, whichever comes
     first (wallet.aws.DeferredRead): a transfer reads the caller's state with its accounts, in one call."""
+    from wallet import identity_store  # see issue_token
+
     identity_store.defer_token_state(caller.user_id, lambda state: _refuse_if_revoked(caller, state))
 
 
-def _refuse_if_revoked(caller: Caller, state: "identity_store.TokenState") -> None:
+def _refuse_if_revoked(caller: Caller, state: "TokenState") -> None:
     if state.disabled or caller.issued_at_ms < state.valid_from_ms:
         raise Unauthenticated("The token is no longer valid; log in again")
 

@@ -9,7 +9,6 @@ from wallet.errors import BusinessRuleViolation, InvalidInput, NotFound, TooMany
 from wallet.identity_store import Credential
 from wallet.models.base import Page
 from wallet.models.identity import (
-    CUSTOMER_ROLES,
     CreatedUser,
     IdRef,
     LegalType,
@@ -20,17 +19,16 @@ from wallet.models.identity import (
     Organization,
     OrganizationListRequest,
     OrganizationRef,
-    OrganizationType,
     Registered,
     RegistrationConfirmation,
     RegistrationRequest,
-    Role,
     TokenCreated,
     User,
     UserListRequest,
     UserMembership,
     normalise_login,
 )
+from wallet.models.roles import CUSTOMER_ROLES, OrganizationType, Role
 from wallet.notifications import send_message
 
 MAX_LOGIN_FAILURES = 5

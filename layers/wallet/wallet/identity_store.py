@@ -10,7 +10,8 @@ from wallet.aws import DeferredRead, deferred_read, dynamodb
 from wallet.config import settings
 from wallet.dynamo import Item, condition_failed, every_item, query_page, scan_page, transact_write
 from wallet.errors import Conflict
-from wallet.models.identity import LegalType, Organization, OrganizationType, Role, User
+from wallet.models.identity import LegalType, Organization, User
+from wallet.models.roles import OrganizationType, Role
 
 
 @dataclass(frozen=True)

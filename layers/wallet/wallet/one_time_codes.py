@@ -7,7 +7,8 @@ from datetime import timedelta
 from wallet import clock, identity_store
 from wallet.errors import InvalidInput, TooManyAttempts
 from wallet.identity_store import PendingCode
-from wallet.models.identity import LegalType, Role
+from wallet.models.identity import LegalType
+from wallet.models.roles import Role
 from wallet.secrets import keyed_digest
 
 VALIDITY = timedelta(minutes=10)

@@ -23,7 +23,6 @@ from wallet.ledger_store import AccountState
 from wallet.models.accounts import AccountStatus
 from wallet.models.catalog import OperationType
 from wallet.models.events import EventType
-from wallet.models.identity import STAFF_ROLES
 from wallet.models.operations import Actor
 from wallet.models.requests import (
     FINAL_STATUSES,
@@ -38,6 +37,7 @@ from wallet.models.requests import (
     RequestStatus,
     ScreeningSubject,
 )
+from wallet.models.roles import STAFF_ROLES
 from wallet.models.transfers import Calculation
 from wallet.money import check_precision
 from wallet.observability import logger

@@ -25,7 +25,7 @@ from wallet.models.accounts import (
     ReconciliationStarted,
     ReconciliationTrigger,
 )
-from wallet.models.identity import Role
+from wallet.models.roles import Role
 from wallet.money import in_digits
 
 # A report is one DynamoDB item (400 KB at most): past this many, issues are counted but not listed.

@@ -16,7 +16,7 @@ from wallet import clock, webhooks_store
 from wallet.aws import sqs
 from wallet.config import settings
 from wallet.dynamo import Item
-from wallet.models.identity import Role
+from wallet.models.roles import Role
 from wallet.models.webhooks import DeliveryStatus
 from wallet.observability import logger
 from wallet.safe_http import UnsafeDestination

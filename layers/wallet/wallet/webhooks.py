@@ -10,7 +10,7 @@ from wallet.dynamo import Item
 from wallet.errors import InvalidInput, NotFound
 from wallet.models.base import Page
 from wallet.models.events import EventType
-from wallet.models.identity import Role
+from wallet.models.roles import Role
 from wallet.models.webhooks import (
     Delivery,
     DeliveryListRequest,

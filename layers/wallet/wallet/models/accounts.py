@@ -4,7 +4,8 @@ from typing import Annotated
 
 from pydantic import Field
 
-from wallet.models.base import CamelModel, CaseInsensitiveEnum, Identifier, Instant, ListRequest
+from wallet.models.base import CamelModel, Identifier, Instant, ListRequest
+from wallet.models.enums import CaseInsensitiveEnum
 from wallet.money import Money
 
 CoinSerial = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]

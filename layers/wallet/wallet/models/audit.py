@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from wallet.models.base import CamelModel, Instant, ListRequest
+from wallet.models.base import CamelModel, Instant, ListFilter, ListRequest
 from wallet.models.operations import Actor
 
 Filterable = Annotated[str, Field(min_length=1, max_length=128)]
@@ -20,7 +20,7 @@ class AuditEntry(CamelModel):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
-class AuditFilter(CamelModel):
+class AuditFilter(ListFilter):
     actor_user_id: Filterable | None = None
     action: Filterable | None = None
     target_id: Filterable | None = None

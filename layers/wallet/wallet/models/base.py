@@ -1,7 +1,6 @@
 """What every model shares: camelCase JSON, case-insensitive enumerations, identifiers and pages."""
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -21,23 +20,22 @@ def _iso_instant(value: str) -> str:
 Instant = Annotated[str, Field(max_length=40, json_schema_extra={"format": "date-time"}), AfterValidator(_iso_instant)]
 
 
-class CaseInsensitiveEnum(StrEnum):
-    """Accepted in any letter case, answered in upper case."""
-
-    @classmethod
-    def _missing_(cls, value: object) -> Any:
-        if isinstance(value, str):
-            return cls.__members__.get(value.upper())
-        return None
-
-
 def given(name: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
     """A JSON Schema clause: the field is there and not null (a null counts as not given), and fits `schema`."""
     return {"required": [name], "properties": {name: schema or {"not": {"type": "null"}}}}
 
 
 class CamelModel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+    # Deferred: a model's validator is built on its first use, not at every cold start for every model a
+    # function imports (most requests use a few of them).
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, defer_build=True)
+
+
+class ListFilter(CamelModel):
+    """A list request's filter, whose default is an instance: built with its class (a few milliseconds for
+    them all), as writing the contract serialises that default, which a deferred model cannot be."""
+
+    model_config = ConfigDict(defer_build=False)
 
 
 class ListRequest(CamelModel):

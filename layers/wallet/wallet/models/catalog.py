@@ -4,7 +4,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
-from wallet.models.base import CamelModel, CaseInsensitiveEnum, Identifier
+from wallet.models.base import CamelModel, Identifier
+from wallet.models.enums import CaseInsensitiveEnum
 from wallet.money import Fee, Percent
 
 # Three letters (ISO 4217 style), accepted in any case and kept in upper case.

@@ -5,7 +5,9 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, ConfigDict, Field, WithJsonSchema
 
-from wallet.models.base import CamelModel, CaseInsensitiveEnum, Identifier, ListRequest, given
+from wallet.models.base import CamelModel, Identifier, ListFilter, ListRequest, given
+from wallet.models.enums import CaseInsensitiveEnum
+from wallet.models.roles import CUSTOMER_ROLES, STAFF_ROLES, OrganizationType, Role
 
 # What str.strip() removes, spelled out: `\s` means other characters in Python than in the contract's
 # (ECMA-262) regular expressions, so the rule and the published pattern say the same thing.
@@ -18,23 +20,6 @@ PASSWORD_SPECIALS = "#$!@*&%"
 # The published contract's form of the rules below, so that a schema-valid login or password is one the API takes.
 LOGIN_PATTERN = f"^[{WHITESPACE}]*({PHONE_FORM}|{EMAIL_FORM})[{WHITESPACE}]*$"
 PASSWORD_PATTERN = f"^(?=[\\s\\S]*[A-Z])(?=[\\s\\S]*[a-z])(?=[\\s\\S]*[0-9])(?=[\\s\\S]*[{PASSWORD_SPECIALS}])"
-
-
-class Role(CaseInsensitiveEnum):
-    ADMINISTRATOR = "ADMINISTRATOR"
-    SERVICE = "SERVICE"
-    INDIVIDUAL = "INDIVIDUAL"
-    MERCHANT = "MERCHANT"
-
-
-STAFF_ROLES = (Role.ADMINISTRATOR, Role.SERVICE)
-CUSTOMER_ROLES = (Role.INDIVIDUAL, Role.MERCHANT)
-
-
-class OrganizationType(CaseInsensitiveEnum):
-    SYSTEM = "SYSTEM"
-    INDIVIDUAL = "INDIVIDUAL"
-    MERCHANT = "MERCHANT"
 
 
 class LegalType(CaseInsensitiveEnum):
@@ -159,7 +144,7 @@ class NewUser(CamelModel):
     name: Name | None = None
 
 
-class OrganizationFilter(CamelModel):
+class OrganizationFilter(ListFilter):
     type: OrganizationType | None = None
 
 
@@ -167,7 +152,7 @@ class OrganizationListRequest(ListRequest):
     filter: OrganizationFilter = OrganizationFilter()
 
 
-class UserFilter(CamelModel):
+class UserFilter(ListFilter):
     role: Role | None = None
     organization_id: Identifier | None = None
     login: Login | None = None

@@ -7,7 +7,8 @@ from pydantic import ConfigDict, Field, WithJsonSchema, model_validator
 from wallet.models.accounts import CoinSerial
 from wallet.models.base import CamelModel, given
 from wallet.models.catalog import CurrencyCode, OperationType
-from wallet.models.identity import CustomerRole, Role
+from wallet.models.identity import CustomerRole
+from wallet.models.roles import Role
 from wallet.money import Amount, Money
 
 # The operations that take money out of an account: the ones limits apply to.

@@ -7,7 +7,8 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import Field, model_validator
 
 from wallet.models.accounts import CoinSerial
-from wallet.models.base import CamelModel, CaseInsensitiveEnum, Identifier, Instant, ListRequest
+from wallet.models.base import CamelModel, Identifier, Instant, ListFilter, ListRequest
+from wallet.models.enums import CaseInsensitiveEnum
 from wallet.models.operations import Actor
 from wallet.money import Amount, Money, in_digits
 
@@ -109,7 +110,7 @@ class MoneyRequest(RequestCore):
         return self
 
 
-class RequestFilter(CamelModel):
+class RequestFilter(ListFilter):
     status: RequestStatus | None = None
     payment_method: PaymentMethod | None = None
     coin_serial: CoinSerial | None = None

@@ -5,7 +5,8 @@ from typing import Annotated, Any
 from pydantic import ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from wallet.models.accounts import CoinSerial, OwnerRef
-from wallet.models.base import CamelModel, CaseInsensitiveEnum, Identifier, ListRequest, given
+from wallet.models.base import CamelModel, Identifier, ListFilter, ListRequest, given
+from wallet.models.enums import CaseInsensitiveEnum
 from wallet.money import Amount, Money
 
 Description = Annotated[str, Field(max_length=500)]
@@ -96,7 +97,7 @@ class Template(NewTemplate):
     created_at: str
 
 
-class TemplateFilter(CamelModel):
+class TemplateFilter(ListFilter):
     payment_tool_type: PaymentToolType | None = None
 
 

@@ -4,7 +4,8 @@ from typing import Annotated
 
 from pydantic import Field, WithJsonSchema
 
-from wallet.models.base import CamelModel, CaseInsensitiveEnum, ListRequest
+from wallet.models.base import CamelModel, ListRequest
+from wallet.models.enums import CaseInsensitiveEnum
 from wallet.models.events import EventType
 
 # An event type, or "*" for all of them (checked by the subscription, which names the unknown ones).

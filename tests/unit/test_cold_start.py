@@ -1,0 +1,47 @@
+"""What a cold start does not import: each choice that keeps a function's init short (bench/run.py times them)
+is held here as behaviour, in fresh interpreters that import the handlers as Lambda would."""
+
+import json
+import os
+import subprocess
+import sys
+
+from local.template import Template
+
+# Imports every handler given as (unique name, file) and prints the modules loaded.
+IMPORT_HANDLERS = """\
+import importlib.util, json, sys
+for name, path in json.loads(sys.argv[1]):
+    spec = importlib.util.spec_from_file_location(name, path)
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def modules_loaded_by(*logical_ids: str) -> set[str]:
+    functions = Template().functions()
+    chosen = [functions[logical_id] for logical_id in logical_ids or functions]
+    handlers = [(f"handler_{function.logical_id}", str(function.code_uri / "app.py")) for function in chosen]
+    layers = {str(layer) for function in chosen for layer in function.layers}
+    # The template's values do not matter: settings are read on first use, not at import.
+    environment = os.environ | {"PYTHONPATH": os.pathsep.join(sorted(layers))}
+    answer = subprocess.run(
+        [sys.executable, "-c", IMPORT_HANDLERS, json.dumps(handlers)],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return set(json.loads(answer.stdout))
+
+
+def test_no_function_imports_the_xray_sdk_or_argon2_at_init() -> None:
+    loaded = modules_loaded_by()
+    assert not {name for name in loaded if name.startswith(("aws_xray_sdk", "argon2"))}
+
+
+def test_the_authorizer_verifies_tokens_without_pydantic_models_or_stores() -> None:
+    loaded = modules_loaded_by("AuthorizerFunction")
+    assert "wallet.auth" in loaded
+    heavy = ("pydantic", "wallet.models.identity", "wallet.identity_store")
+    assert not {name for name in loaded if name.startswith(heavy)}
