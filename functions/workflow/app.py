@@ -4,7 +4,6 @@ its own transaction; the workflow announces nothing itself."""
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wallet import payments, screening
@@ -16,8 +15,8 @@ from wallet.observability import logger, metrics
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if "detail-type" in event:
-        return _execution_ended(parse(event=event, model=ExecutionEnded))
-    return _step(parse(event=event, model=WorkflowTask))
+        return _execution_ended(ExecutionEnded.model_validate(event))
+    return _step(WorkflowTask.model_validate(event))
 
 
 def _step(task: WorkflowTask) -> dict[str, Any]:

@@ -35,9 +35,10 @@ def modules_loaded_by(*logical_ids: str) -> set[str]:
     return set(json.loads(answer.stdout))
 
 
-def test_no_function_imports_the_xray_sdk_or_argon2_at_init() -> None:
+def test_no_function_imports_the_xray_sdk_argon2_or_powertools_parser_at_init() -> None:
     loaded = modules_loaded_by()
-    assert not {name for name in loaded if name.startswith(("aws_xray_sdk", "argon2"))}
+    heavy = ("aws_xray_sdk", "argon2", "aws_lambda_powertools.utilities.parser")
+    assert not {name for name in loaded if name.startswith(heavy)}
 
 
 def test_the_authorizer_verifies_tokens_without_pydantic_models_or_stores() -> None:

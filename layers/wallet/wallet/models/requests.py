@@ -3,7 +3,6 @@
 from decimal import Decimal
 from typing import Annotated, Any
 
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import Field, model_validator
 
 from wallet.models.accounts import CoinSerial
@@ -173,7 +172,11 @@ class ExecutionStatusChange(CamelModel):
     status: str
 
 
-class ExecutionEnded(EventBridgeModel):
-    """The approval workflow's execution ended FAILED, TIMED_OUT or ABORTED (the template's rule)."""
+class ExecutionEnded(CamelModel):
+    """The approval workflow's execution ended FAILED, TIMED_OUT or ABORTED (the template's rule): the
+    EventBridge event's parts the workflow reads. Not Powertools' EventBridgeModel: importing its parser package
+    costs about as much as pydantic itself at each cold start of every function that imports these models."""
 
+    source: str
+    detail_type: str = Field(alias="detail-type")
     detail: ExecutionStatusChange
