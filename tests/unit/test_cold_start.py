@@ -23,11 +23,10 @@ def modules_loaded_by(*logical_ids: str) -> set[str]:
     chosen = [functions[logical_id] for logical_id in logical_ids or functions]
     handlers = [(f"handler_{function.logical_id}", str(function.code_uri / "app.py")) for function in chosen]
     layers = {str(layer) for function in chosen for layer in function.layers}
-    # The template's values do not matter: settings are read on first use, not at import.
-    environment = os.environ | {"PYTHONPATH": os.pathsep.join(sorted(layers))}
+    # No other variable is needed: settings are read on first use, not at import.
     answer = subprocess.run(
         [sys.executable, "-c", IMPORT_HANDLERS, json.dumps(handlers)],
-        env=environment,
+        env={"PYTHONPATH": os.pathsep.join(sorted(layers))},
         capture_output=True,
         text=True,
         check=True,
