@@ -31,7 +31,6 @@ from wallet.config import settings
 from wallet.errors import BusinessRuleViolation, Conflict, Forbidden, InvalidInput, NotFound
 from wallet.ledger import AccountFrozen, SystemAccount, WrongState
 from wallet.models.catalog import CommissionRule, NewBank, NewCurrency, NewIssuer, OperationType
-from wallet.models.identity import Role
 from wallet.models.limits import LimitRule, WindowLimit
 from wallet.models.requests import (
     BankTopUp,
@@ -42,6 +41,7 @@ from wallet.models.requests import (
     RequestListRequest,
     RequestStatus,
 )
+from wallet.models.roles import Role
 
 TOP_UP, WITHDRAWAL = RequestKind.TOP_UP, RequestKind.WITHDRAWAL
 PENDING, ACCEPTED, DECLINED = RequestStatus.PENDING, RequestStatus.ACCEPTED, RequestStatus.DECLINED

@@ -14,8 +14,9 @@ from wallet.config import settings
 from wallet.errors import BusinessRuleViolation, Conflict, InvalidInput, NotFound
 from wallet.ledger import AccountFrozen, SystemAccount
 from wallet.models.catalog import CommissionRule, NewIssuer, OperationType
-from wallet.models.identity import Role, public_name
+from wallet.models.identity import public_name
 from wallet.models.limits import LimitRule, WindowLimit
+from wallet.models.roles import Role
 from wallet.models.transfers import (
     NewSmartCard,
     NewTemplate,
