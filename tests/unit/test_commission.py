@@ -75,6 +75,51 @@ def test_bad_amounts_are_refused_with_the_reason(raw: object, issue: str) -> Non
     assert [error["msg"] for error in refused.value.errors()] == [f"Value error, {issue}"]  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize(
+    ("raw", "issue"),
+    [
+        (-1, "must not be negative"),
+        ("1" * 19, "must have at most 18 integer digits"),
+        ("0.000000001", "must have at most 8 fractional digits"),
+    ],
+)
+def test_figures_out_of_any_store_are_refused_with_the_reason(raw: object, issue: str) -> None:
+    with pytest.raises(ValueError, match="amount") as refused:
+        _Body(amount=raw)  # type: ignore[arg-type]
+    assert [error["msg"] for error in refused.value.errors()] == [f"Value error, {issue}"]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("fields", "figures"),
+    [
+        ({"percent": "100", "fixed": "0"}, ("100", "0")),
+        ({"percent": "0.0001", "fixed": "999999999999999.99"}, ("0.0001", "999999999999999.99")),
+        ({"percent": "1", "fixed": Decimal("-0")}, ("1", "0")),  # a JSON -0 is no negative fee
+        ({"percent": "1", "fixed": "0.00000001"}, ("1", "0.00000001")),  # a currency may have 8 digits
+    ],
+)
+def test_a_rules_percentage_and_fee_are_taken_up_to_their_bounds(
+    fields: dict[str, object], figures: tuple[str, str]
+) -> None:
+    rule = _rule(**fields)
+    assert (f"{rule.percent:f}", f"{rule.fixed:f}") == figures
+
+
+@pytest.mark.parametrize(
+    ("fields", "where", "issue"),
+    [
+        ({"percent": "100.0001", "fixed": "0"}, "percent", "must be at most 100"),
+        ({"percent": "1.00001", "fixed": "0"}, "percent", "must have at most 4 fractional digits"),
+        ({"percent": "1", "fixed": "1000000000000000"}, "fixed", "must be less than 1000000000000000"),
+    ],
+)
+def test_a_rules_figures_beyond_their_bounds_are_refused(fields: dict[str, object], where: str, issue: str) -> None:
+    with pytest.raises(ValueError, match=where) as refused:
+        _rule(**fields)
+    errors = refused.value.errors()  # type: ignore[attr-defined]
+    assert [(error["loc"], error["msg"]) for error in errors] == [((where,), f"Value error, {issue}")]
+
+
 def test_the_largest_amount_is_just_below_the_limit() -> None:
     assert str(_Body(amount="999999999999999.99").amount) == "999999999999999.99"
 
