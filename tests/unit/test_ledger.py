@@ -10,8 +10,10 @@ from botocore.exceptions import ClientError
 
 from local.aws import EmbeddedAws
 from tests.unit.ledger_world import STAFF, LedgerWorld, build_world
-from wallet import account_lifecycle, accounts, clock, ledger, ledger_store, reconciliation
+from wallet import account_lifecycle, accounts, aws, clock, ledger, ledger_store, reconciliation
+from wallet.config import settings
 from wallet.ledger import Bucket, Leg, Posting, SystemAccount
+from wallet.models.events import EventType
 
 
 @pytest.fixture
@@ -204,6 +206,24 @@ def test_a_posting_read_before_a_freeze_is_refused_and_goes_through_after_the_un
     ledger.post(Posting("t-1", "TRANSFER", "EUR", legs), accounts=before_freeze)  # read again: active
     assert (world.balance(alice), world.balance(bob)) == ((Decimal("6.00"), 0), (Decimal("4.00"), 0))
     assert reconciliation.reconcile().clean
+
+
+def test_a_freeze_moves_the_version_to_what_its_event_announces_so_no_older_read_passes(world: LedgerWorld) -> None:
+    alice, bob = world.open_account("alice"), world.open_account("bob")
+    world.credit(alice, "10.00")
+    key = ledger.customer_account(alice)
+    oldest = ledger_store.read_accounts([key, ledger.customer_account(bob)])
+    _transfer(world, alice, bob, "4.00", "t-1")
+    account_lifecycle.freeze(STAFF, alice)
+    legs = (Leg(key, Decimal(-5)), Leg(ledger.customer_account(bob), Decimal(5)))
+    with pytest.raises(ledger.AccountFrozen):  # its version was two writes ago: read again, frozen
+        ledger.post(Posting("t-2", "TRANSFER", "EUR", legs), accounts=oldest)
+    assert world.balance(alice) == (Decimal("6.00"), 0)
+    outbox = aws.dynamodb().scan(TableName=settings().outbox_table)["Items"]
+    frozen = [
+        item for item in outbox if item["pk"].startswith("EVENT#") and item["type"] == EventType.COIN_FROZEN.value
+    ]
+    assert [int(event["sequences"][alice]) for event in frozen] == [ledger_store.read_accounts([key])[key].version]
 
 
 def test_the_journal_holds_one_entry_per_leg(world: LedgerWorld) -> None:
