@@ -10,9 +10,10 @@ from botocore.exceptions import ClientError
 
 from local.aws import EmbeddedAws
 from tests.unit.ledger_world import STAFF, LedgerWorld, build_world
-from wallet import account_lifecycle, accounts, aws, clock, ledger, ledger_store, reconciliation
+from wallet import account_lifecycle, accounts, aws, catalog, clock, ledger, ledger_store, reconciliation
 from wallet.config import settings
 from wallet.ledger import Bucket, Leg, Posting, SystemAccount
+from wallet.models.catalog import NewCurrency, NewIssuer
 from wallet.models.events import EventType
 
 
@@ -143,6 +144,29 @@ def test_system_accounts_are_sharded_across_items(world: LedgerWorld) -> None:
     }
     assert len(touched) == 4  # every shard of the test world's four
     assert world.system_balance("EUR", SystemAccount.EMISSION) == Decimal(-40)
+
+
+@pytest.mark.parametrize("world_parameters", [{"SystemAccountShards": "9"}])  # 27 accounts: two batches of 25
+def test_an_issuers_accounts_are_all_written_even_when_a_batch_comes_back_unprocessed(
+    world: LedgerWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = aws.dynamodb()
+    write, batches = client.batch_write_item, []
+
+    def throttled_once(RequestItems: dict[str, list[Any]]) -> Any:
+        batches.append(sum(len(requests) for requests in RequestItems.values()))
+        if len(batches) > 1:
+            return write(RequestItems=RequestItems)
+        ((table, requests),) = RequestItems.items()
+        write(RequestItems={table: requests[:-1]})
+        return {"UnprocessedItems": {table: requests[-1:]}}  # as DynamoDB answers when throttled
+
+    monkeypatch.setattr(client, "batch_write_item", throttled_once)
+    catalog.add_currency(NewCurrency(code="GBP", name="GBP", fractional_digits=2), STAFF)
+    issuer = catalog.add_issuer(NewIssuer(currency_code="GBP", name="Issuer GBP"), STAFF)
+    keys = [key for kind in SystemAccount for key in ledger.system_shards(issuer.id, kind)]
+    assert (len(keys), batches) == (27, [25, 1, 2])
+    assert sorted(ledger_store.read_accounts(keys)) == sorted(keys)
 
 
 def test_reconciliation_finds_a_balance_written_behind_the_ledgers_back(world: LedgerWorld) -> None:
