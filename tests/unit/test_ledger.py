@@ -193,13 +193,14 @@ def test_a_statement_reads_a_window_of_time_page_by_page(world: LedgerWorld, mon
 
     def amounts(since: str | None, until: str | None, page_size: int = 10) -> list[list[Decimal]]:
         pages, token = [], None
-        while True:
+        for _ in range(3):  # a page token that leads nowhere new must not loop for ever
             entries, token = ledger_store.statement_page(
                 account, since=since, until=until, page_size=page_size, page_token=token
             )
             pages.append([entry["amount"] for entry in entries])
             if token is None:
-                return pages
+                break
+        return pages
 
     assert amounts(None, None) == [[3, 2, 1]]  # newest first
     assert amounts("2026-03-02", None) == [[3, 2]]

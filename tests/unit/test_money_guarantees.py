@@ -286,6 +286,23 @@ def test_refunds_never_add_up_to_more_than_the_original(money: Money) -> None:
     assert (money.balance("alice"), money.balance("bob")) == ((Decimal("95.00"), 0), (Decimal("105.00"), 0))
 
 
+def test_two_first_refunds_decided_on_the_same_total_refund_once(money: Money) -> None:
+    paid = money.transfer("alice", "bob", "20.00", None)
+    bob = money.world.customer("bob")
+
+    def refund() -> str:
+        request = RefundRequest(amount=Decimal("15.00"))
+        return refunds.refund(bob, paid, request, idempotency_key=None, fingerprint="-").business_process_id
+
+    race = Interleaving(scripted("first", "second", "first", "second"))  # both read, nothing refunded yet
+    outcomes = race.run({"first": refund, "second": refund})
+    assert [call for _, call in race.trace[:4]] == ["GetItem", "GetItem", "BatchGetItem", "BatchGetItem"]
+    assert outcomes["first"].value()
+    assert isinstance(outcomes["second"].error, refunds.RefundExceedsOriginal)  # decided again on 15.00 refunded
+    assert (money.balance("alice"), money.balance("bob")) == ((Decimal("95.00"), 0), (Decimal("105.00"), 0))
+    assert reconciliation.reconcile().clean
+
+
 # --- commission half-up at a tie, through the operations that charge it ---
 
 
