@@ -90,6 +90,29 @@ MUTANTS = (
         (f"{GUARANTEES}::test_a_staff_top_up_with_the_same_key_credits_once",),
     ),
     Mutant(
+        "Idempotency-Key ignored by the top-up request (payments)",
+        "layers/wallet/wallet/payments.py",
+        '    digest = fingerprint("top-up-request", body.model_dump(mode="json"))\n',
+        '    digest, idempotency_key = fingerprint("top-up-request", body.model_dump(mode="json")), None\n',
+        ("tests/unit/test_payments.py::test_a_top_up_request_waits_for_its_workflow_with_what_screening_needs",),
+    ),
+    Mutant(
+        "Idempotency-Key ignored by the withdrawal (payments)",
+        "layers/wallet/wallet/payments.py",
+        '    digest = fingerprint("withdrawal", body.model_dump(mode="json"))\n',
+        '    digest, idempotency_key = fingerprint("withdrawal", body.model_dump(mode="json")), None\n',
+        (f"{GUARANTEES}::test_a_withdrawal_with_the_same_key_holds_once",),
+    ),
+    Mutant(
+        "Idempotency-Key ignored by the transfer (transfers)",
+        "layers/wallet/wallet/transfers.py",
+        'conflict."""\n    process_id = idempotency.operation_id(caller.organization_id, OperationType.TRANSFER.value, '
+        "idempotency_key)",
+        'conflict."""\n    process_id = idempotency.operation_id(caller.organization_id, OperationType.TRANSFER.value, '
+        "None)",
+        (f"{GUARANTEES}::test_a_transfer_with_the_same_key_moves_money_once",),
+    ),
+    Mutant(
         "Idempotency-Key ignored by the staff top-up route (handler)",
         "functions/requests/app.py",
         "payments.top_up_at_once(caller(app), body, idempotency_key)",
@@ -158,9 +181,12 @@ def verdict(code: int) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3, help="runs of each mutant's killers (default 3)")
-    parser.add_argument("--only", default="", help="only the guarantees whose description contains this")
+    parser.add_argument(
+        "--only", action="append", default=[], help="only the guarantees whose description contains this (repeatable)"
+    )
     options = parser.parse_args(argv)
-    chosen = [mutant for mutant in MUTANTS if options.only.lower() in mutant.guarantee.lower()]
+    wanted = [words.lower() for words in options.only] or [""]
+    chosen = [mutant for mutant in MUTANTS if any(words in mutant.guarantee.lower() for words in wanted)]
     killed_everywhere = True
     with tempfile.TemporaryDirectory(prefix="guarantees-") as scratch:
         baseline = stage(Path(scratch) / "baseline")
