@@ -60,6 +60,7 @@ class EmbeddedAws:
         # AWS's rules where moto is kinder (local/strict.py); off only to show what moto lets through.
         self.strict = StrictWorld() if strict else None
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
+        self._clients: dict[str, Any] = {}
 
     def start(self) -> "EmbeddedAws":
         os.environ.update(
@@ -72,6 +73,7 @@ class EmbeddedAws:
         session = botocore.session.get_session()
         session.register_component("data_loader", _service_descriptions())
         boto3.setup_default_session(botocore_session=session, region_name=REGION)
+        self._clients.clear()
         self.outbox.install(boto3.DEFAULT_SESSION)  # type: ignore[arg-type]
         if self.strict:
             self.strict.install(boto3.DEFAULT_SESSION)  # type: ignore[arg-type]
@@ -81,7 +83,7 @@ class EmbeddedAws:
     def stop(self) -> None:
         """Stops running workflow executions first. One that cannot be stopped goes on in its thread, but its
         Lambda tasks name this world's id, which no later world answers."""
-        client = boto3.client("stepfunctions")
+        client = self._client("stepfunctions")
         for machine in client.list_state_machines()["stateMachines"]:
             running = client.list_executions(stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING")
             for execution in running["executions"]:
@@ -90,6 +92,13 @@ class EmbeddedAws:
         self._mock.stop()
         if self.strict:
             self.strict.uninstall()
+
+    def _client(self, service: str) -> Any:
+        """The world's own client of a service, made once: building a client costs milliseconds, and the world
+        makes dozens of calls to provision itself."""
+        if service not in self._clients:
+            self._clients[service] = boto3.client(service)  # type: ignore[call-overload]
+        return self._clients[service]
 
     def __enter__(self) -> "EmbeddedAws":
         return self.start()
@@ -129,11 +138,11 @@ class EmbeddedAws:
         for name, props in self.template.resources_of("AWS::Serverless::StateMachine").items():
             arn = self._create_state_machine(name, props)
             self.references |= {name: arn, f"{name}.Arn": arn, f"{name}.Name": name}
-        boto3.client("ses").verify_email_identity(EmailAddress=self.references["SenderEmail"])
+        self._client("ses").verify_email_identity(EmailAddress=self.references["SenderEmail"])
 
     def _create_table(self, name: str, props: dict[str, Any]) -> str:
         table_name = str(props.get("TableName", name))
-        client = boto3.client("dynamodb")
+        client = self._client("dynamodb")
         created = {key: props[key] for key in TABLE_PROPERTIES if key in props}
         if "StreamSpecification" in created:  # CloudFormation enables a stream by giving its view type
             created["StreamSpecification"] = {"StreamEnabled": True, **created["StreamSpecification"]}
@@ -145,7 +154,7 @@ class EmbeddedAws:
         return table_name
 
     def _create_queue(self, name: str) -> dict[str, str]:
-        url = str(boto3.client("sqs").create_queue(QueueName=name)["QueueUrl"])
+        url = str(self._client("sqs").create_queue(QueueName=name)["QueueUrl"])
         return {name: url, f"{name}.Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name}", f"{name}.QueueName": name}
 
     def _configure_queue(self, name: str, props: dict[str, Any]) -> None:
@@ -155,12 +164,11 @@ class EmbeddedAws:
         if redrive := props.get("RedrivePolicy"):
             attributes["RedrivePolicy"] = json.dumps(redrive)
         if attributes:
-            sqs: Any = boto3.client("sqs")
-            sqs.set_queue_attributes(QueueUrl=self.references[name], Attributes=attributes)
+            self._client("sqs").set_queue_attributes(QueueUrl=self.references[name], Attributes=attributes)
 
     def _create_rule(self, name: str, props: dict[str, Any]) -> dict[str, str]:
         """A rule on the default bus with its targets (moto delivers to SQS targets as EventBridge does)."""
-        events = boto3.client("events")
+        events = self._client("events")
         arn = str(events.put_rule(Name=name, EventPattern=json.dumps(props["EventPattern"]))["RuleArn"])
         events.put_targets(
             Rule=name, Targets=[{"Id": target["Id"], "Arn": target["Arn"]} for target in props["Targets"]]
@@ -172,14 +180,14 @@ class EmbeddedAws:
         definition = (self.template.root / props["DefinitionUri"]).read_text()
         for key, value in resolve(props.get("DefinitionSubstitutions", {}), self.references).items():
             definition = definition.replace(f"${{{key}}}", str(value))
-        answer = boto3.client("stepfunctions").create_state_machine(
+        answer = self._client("stepfunctions").create_state_machine(
             name=name, definition=definition, roleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/{name}Role"
         )
         return str(answer["stateMachineArn"])
 
     def _create_secret(self, name: str, props: dict[str, Any]) -> str:
         value = self.secret_values.get(name) or secrets.token_urlsafe(48)
-        answer = boto3.client("secretsmanager").create_secret(
+        answer = self._client("secretsmanager").create_secret(
             Name=name, SecretString=value, Description=props.get("Description", "")
         )
         return str(answer["ARN"])

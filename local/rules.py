@@ -27,6 +27,8 @@ class ExecutionRules:
             for function, pattern in lambdas.aws.template.event_rules()
         ]
         self._delivered: set[tuple[str, str]] = set()
+        # Made once: the watcher polls ten times a second, and building a client costs more than its calls.
+        self._stepfunctions = boto3.client("stepfunctions")
         self._poller = Poller("local-execution-rules", poll_seconds, self.deliver_ended)
 
     def start(self) -> "ExecutionRules":
@@ -39,7 +41,7 @@ class ExecutionRules:
 
     def deliver_ended(self) -> None:
         """Every ended execution's status change, to the rules that match it; each change once."""
-        client = boto3.client("stepfunctions")
+        client = self._stepfunctions
         for machine in client.list_state_machines()["stateMachines"]:
             for execution in client.list_executions(stateMachineArn=machine["stateMachineArn"])["executions"]:
                 change = (execution["executionArn"], execution["status"])

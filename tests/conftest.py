@@ -6,6 +6,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -124,24 +125,41 @@ def world_parameters() -> dict[str, str]:
     return {}
 
 
-@pytest.fixture
-def embedded_aws(world_parameters: dict[str, str]) -> Iterator[EmbeddedAws]:
-    world = start_embedded_aws(**world_parameters)
-    yield world
-    world.stop()
-    _forget_cached_clients()
+@contextmanager
+def embedded_world(parameters: dict[str, str]) -> Iterator[EmbeddedAws]:
+    world = start_embedded_aws(**parameters)
+    try:
+        yield world
+    finally:
+        world.stop()
+        _forget_cached_clients()
 
 
-@pytest.fixture
-def lambdas(embedded_aws: EmbeddedAws, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalLambdas]:
-    runtime = LocalLambdas(embedded_aws)
+@contextmanager
+def running_functions(world: EmbeddedAws, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalLambdas]:
+    """The world's functions, its administrator seeded and its execution rules watching."""
+    runtime = LocalLambdas(world)
     # The process's first runtime has just imported the functions' copies of the layer: cheap hashing in them too.
     _hash_cheaply(monkeypatch)
     runtime.invoke("BootstrapFunction", {})
     rules = ExecutionRules(runtime).start()
-    yield runtime
-    rules.stop()
-    runtime.close()
+    try:
+        yield runtime
+    finally:
+        rules.stop()
+        runtime.close()
+
+
+@pytest.fixture
+def embedded_aws(world_parameters: dict[str, str]) -> Iterator[EmbeddedAws]:
+    with embedded_world(world_parameters) as world:
+        yield world
+
+
+@pytest.fixture
+def lambdas(embedded_aws: EmbeddedAws, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalLambdas]:
+    with running_functions(embedded_aws, monkeypatch) as runtime:
+        yield runtime
 
 
 @pytest.fixture
@@ -190,14 +208,23 @@ class Api:
         return str(answer.json()["authorizationToken"]["token"])
 
 
-@pytest.fixture
-def api(lambdas: LocalLambdas) -> Iterator[Api]:
-    server = LocalApi(("127.0.0.1", 0), lambdas)
+@contextmanager
+def served(runtime: LocalLambdas) -> Iterator[Api]:
+    """The local server on a free port, in a thread, and a client of it."""
+    server = LocalApi(("127.0.0.1", 0), runtime)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
-    yield Api(f"http://127.0.0.1:{server.server_address[1]}")
-    server.shutdown()
-    server.server_close()
+    try:
+        yield Api(f"http://127.0.0.1:{server.server_address[1]}")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def api(lambdas: LocalLambdas) -> Iterator[Api]:
+    with served(lambdas) as client:
+        yield client
 
 
 @pytest.fixture

@@ -1,10 +1,14 @@
-"""Every route answers bad input with a 4xx in the error shape, and refuses callers it should."""
+"""Every route answers bad input with a 4xx in the error shape, and refuses callers it should, writing nothing:
+the refusals share one world, which each test must leave as it found it (tests/http/refusals.py)."""
+
+from collections.abc import Iterator
 
 import jwt
 import pytest
 
 from local.template import Template
 from tests.conftest import Api
+from tests.http.refusals import SharedWorld, assert_error, shared_world
 from wallet import clock
 from wallet.secrets import signing_key
 
@@ -34,18 +38,35 @@ STAFF_ROUTES = {
 }
 
 
+@pytest.fixture(scope="module")
+def shared() -> Iterator[SharedWorld]:
+    """One world for the module's refusals, with a customer; each test must leave it unchanged."""
+    with shared_world() as world:
+        body = {"login": "cust@example.com", "password": "Cust#2026", "role": "individual", "name": "Cust"}
+        assert world.api.post("/api/v1/users", body, world.admin_token).status_code == 201
+        world.tokens["customer"] = world.api.token("cust@example.com", "Cust#2026")
+        world.remember()
+        yield world
+
+
+@pytest.fixture
+def api(shared: SharedWorld) -> Iterator[Api]:
+    yield shared.api
+    shared.assert_unchanged()
+
+
+@pytest.fixture
+def admin_token(shared: SharedWorld) -> str:
+    return shared.admin_token
+
+
+@pytest.fixture
+def customer_token(shared: SharedWorld) -> str:
+    return shared.tokens["customer"]
+
+
 def _route_id(route: object) -> str:
     return f"{route.method} {route.path}"  # type: ignore[attr-defined]
-
-
-def _assert_error(answer: object, status: int, code: str, field: str | None = None) -> dict[str, object]:
-    assert answer.status_code == status, answer.text  # type: ignore[attr-defined]
-    body = answer.json()  # type: ignore[attr-defined]
-    assert set(body) == {"code", "message", "details"}
-    assert body["code"] == code
-    if field:
-        assert field in [detail["field"] for detail in body["details"]], body
-    return body  # type: ignore[no-any-return]
 
 
 @pytest.mark.parametrize("route", WITH_BODY, ids=_route_id)
@@ -55,18 +76,18 @@ def test_malformed_json_is_a_400_naming_the_body(api: Api, admin_token: str, rou
         data=b'{"login": ',
         headers={"Authorization": f"Bearer {admin_token}", "Content-Type": "application/json"},
     )
-    _assert_error(answer, 400, "VALIDATION_ERROR", "body")
+    assert_error(answer, 400, "VALIDATION_ERROR", "body")
 
 
 @pytest.mark.parametrize("route", WITH_BODY, ids=_route_id)
 def test_oversized_bodies_are_refused(api: Api, admin_token: str, route: object) -> None:
     answer = api.post(route.path, {"login": "x" * 70_000}, admin_token)  # type: ignore[attr-defined]
-    _assert_error(answer, 413, "PAYLOAD_TOO_LARGE")
+    assert_error(answer, 413, "PAYLOAD_TOO_LARGE")
 
 
 @pytest.mark.parametrize("route", WITH_BODY, ids=_route_id)
 def test_a_json_array_is_not_a_request(api: Api, admin_token: str, route: object) -> None:
-    _assert_error(api.post(route.path, [1, 2], admin_token), 400, "VALIDATION_ERROR")  # type: ignore[attr-defined]
+    assert_error(api.post(route.path, [1, 2], admin_token), 400, "VALIDATION_ERROR")  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(
@@ -92,12 +113,7 @@ def test_a_json_array_is_not_a_request(api: Api, admin_token: str, route: object
     ],
 )
 def test_invalid_fields_are_named(api: Api, admin_token: str, path: str, body: object, field: str) -> None:
-    _assert_error(api.post(path, body, admin_token), 400, "VALIDATION_ERROR", field)
-
-
-def test_confirming_without_a_pending_registration_names_the_code(api: Api) -> None:
-    answer = api.post("/registration/confirm", {"login": "a@b.co", "otp": "123456", "password": "Abcdef#1"})
-    _assert_error(answer, 400, "INVALID_OTP", "otp")
+    assert_error(api.post(path, body, admin_token), 400, "VALIDATION_ERROR", field)
 
 
 @pytest.mark.parametrize("route", PROTECTED, ids=_route_id)
@@ -114,14 +130,7 @@ def test_protected_routes_need_a_valid_token(api: Api, route: object, authorizat
         authorization = "Bearer " + jwt.encode(claims, signing_key(), algorithm="HS256")
     headers = {"Authorization": authorization} if authorization else {}
     answer = api.session.request(route.method, api.base_url + route.path, json={}, headers=headers)  # type: ignore[attr-defined]
-    _assert_error(answer, 401, "UNAUTHENTICATED")
-
-
-@pytest.fixture
-def customer_token(api: Api, admin_token: str) -> str:
-    body = {"login": "cust@example.com", "password": "Cust#2026", "role": "individual", "name": "Cust"}
-    assert api.post("/api/v1/users", body, admin_token).status_code == 201
-    return api.token("cust@example.com", "Cust#2026")
+    assert_error(answer, 401, "UNAUTHENTICATED")
 
 
 @pytest.mark.parametrize(("method", "path"), STAFF_ROUTES)
@@ -132,28 +141,4 @@ def test_customers_are_forbidden_staff_routes(api: Api, customer_token: str, met
         json=STAFF_ROUTES[(method, path)],
         headers={"Authorization": f"Bearer {customer_token}"},
     )
-    _assert_error(answer, 403, "FORBIDDEN")
-
-
-def test_service_users_cannot_create_users(api: Api, admin_token: str) -> None:
-    from wallet.identity import SYSTEM_ORGANIZATION_ID
-
-    body = {
-        "login": "svc@example.com",
-        "password": "Serv#2026",
-        "role": "service",
-        "organizationId": SYSTEM_ORGANIZATION_ID,
-    }
-    assert api.post("/api/v1/users", body, admin_token).status_code == 201
-    service_token = api.token("svc@example.com", "Serv#2026")
-    _assert_error(api.post("/api/v1/users", {**body, "login": "svc2@example.com"}, service_token), 403, "FORBIDDEN")
-
-
-def test_a_locked_login_gets_429_with_retry_after(api: Api) -> None:
-    for _ in range(5):
-        _assert_error(
-            api.post("/authorization", {"login": "x@example.com", "password": "Nope#2026"}), 401, "UNAUTHENTICATED"
-        )
-    answer = api.post("/authorization", {"login": "x@example.com", "password": "Nope#2026"})
-    _assert_error(answer, 429, "TOO_MANY_ATTEMPTS")
-    assert 0 < int(answer.headers["Retry-After"]) <= 900
+    assert_error(answer, 403, "FORBIDDEN")
