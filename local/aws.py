@@ -13,6 +13,7 @@ import botocore.session
 from botocore.loaders import Loader, create_loader
 from moto import mock_aws
 
+from local import moto_transactions
 from local.outbox import Outbox
 from local.strict import StrictWorld
 from local.template import Template, resolve
@@ -69,6 +70,7 @@ class EmbeddedAws:
             AWS_SECRET_ACCESS_KEY="testing",
             AWS_SESSION_TOKEN="testing",
         )
+        moto_transactions.install()
         self._mock.start()
         session = botocore.session.get_session()
         session.register_component("data_loader", _service_descriptions())

@@ -38,6 +38,12 @@ os.environ.update({name: value for name, value in GLOBAL_VARIABLES.items() if is
 os.environ.update(POWERTOOLS_TRACE_DISABLED="true", POWERTOOLS_LOG_LEVEL="WARNING", POWERTOOLS_METRICS_DISABLED="true")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests first: pytest-xdist hands tests out in collection order, and a long one handed out last would
+    hold its worker long after the other has finished."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def replace_in_layer(monkeypatch: pytest.MonkeyPatch, module_name: str, attribute: str, value: Any) -> None:
     """Replaces a part of a layer module for the test: in the module the test imports and in every function's
     own copy of it (local/lambdas.py), as the functions run with their own copies of the layer."""

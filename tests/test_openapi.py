@@ -118,6 +118,7 @@ def _accepts(field_type: Any, text: str) -> bool:
     return True
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "field_type", [Amount, Fee, Percent, Login, NewPassword], ids=["amount", "fee", "percent", "login", "password"]
 )

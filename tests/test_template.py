@@ -14,6 +14,7 @@ from tests.conftest import tool
 TEMPLATE = Template()
 
 
+@pytest.mark.slow
 def test_template_passes_cfn_lint() -> None:
     result = subprocess.run(
         [tool("cfn-lint"), str(ROOT / "template.yaml")], capture_output=True, text=True, check=False
@@ -100,6 +101,7 @@ def test_one_api_stage_and_gateway_answers_in_the_error_shape() -> None:
     assert responses["RESOURCE_NOT_FOUND"]["StatusCode"] == "404"
 
 
+@pytest.mark.slow
 def test_sam_deploy_guided_passes_every_prompt_with_its_defaults(tmp_path: Path) -> None:
     """Enter at every prompt: it must get as far as AWS itself (here: no credentials), never stop on a prompt."""
     for name in ("template.yaml", "samconfig.toml"):

@@ -26,6 +26,7 @@ def _pay(payer: str, merchant: str, process_id: str) -> ledger.Posted:
     return ledger.post(Posting(process_id, "TRANSFER", "EUR", legs))
 
 
+@pytest.mark.slow
 def test_a_burst_of_64_payments_to_one_account_refuses_none_and_keeps_its_statement_exact(
     world: LedgerWorld,
 ) -> None:

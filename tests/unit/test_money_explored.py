@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from botocore.exceptions import BotoCoreError, ClientError
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -452,6 +453,7 @@ EXPLORATION = settings(
 )
 
 
+@pytest.mark.slow
 def test_money_holds_whatever_the_explorer_does() -> None:
     stats: Counter[str] = Counter()
     run_state_machine_as_test(lambda: MoneyExplorer(stats), settings=EXPLORATION)

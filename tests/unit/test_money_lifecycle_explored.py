@@ -6,6 +6,7 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
@@ -265,6 +266,7 @@ class MoneyLifecycle(RuleBasedStateMachine):
 
 
 TestMoneyLifecycle = MoneyLifecycle.TestCase
+TestMoneyLifecycle.pytestmark = [pytest.mark.slow]
 TestMoneyLifecycle.settings = settings(
     max_examples=5,
     stateful_step_count=12,

@@ -162,6 +162,7 @@ def test_a_transfer_commits_one_event_with_its_money(world: LedgerWorld, streams
     assert sorted(event["organizationIds"]) == ["org-ann", "org-bob"]
 
 
+@pytest.mark.slow
 def test_every_committed_event_reaches_the_bus_once_in_order(
     world: LedgerWorld, streams: LocalStreams, embedded_aws: EmbeddedAws
 ) -> None:
@@ -174,6 +175,7 @@ def test_every_committed_event_reaches_the_bus_once_in_order(
     _assert_each_published_once_in_order(embedded_aws)
 
 
+@pytest.mark.slow
 def test_an_eventbridge_outage_loses_nothing_and_sends_nothing_twice(
     world: LedgerWorld, embedded_aws: EmbeddedAws, bus: Callable[[str, Hook], None], drain_counting: Drains
 ) -> None:
@@ -193,6 +195,7 @@ def test_an_eventbridge_outage_loses_nothing_and_sends_nothing_twice(
     assert min(emitted) >= 1
 
 
+@pytest.mark.slow
 def test_entries_the_bus_refuses_are_sent_again_without_resending_the_others(
     world: LedgerWorld, embedded_aws: EmbeddedAws, bus: Callable[[str, Hook], None], drain_counting: Drains
 ) -> None:
@@ -204,6 +207,7 @@ def test_entries_the_bus_refuses_are_sent_again_without_resending_the_others(
     assert emitted == [1, 1]  # each refusal counted where EventsNotPublishedAlarm sees it, nothing else
 
 
+@pytest.mark.slow
 def test_a_consumer_failing_midway_resends_only_what_did_not_reach_the_bus(
     world: LedgerWorld, streams: LocalStreams, embedded_aws: EmbeddedAws, bus: Callable[[str, Hook], None]
 ) -> None:
