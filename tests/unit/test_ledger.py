@@ -13,6 +13,7 @@ from tests.unit.ledger_world import STAFF, LedgerWorld, build_world
 from wallet import account_lifecycle, accounts, aws, catalog, clock, ledger, ledger_store, reconciliation
 from wallet.config import settings
 from wallet.ledger import Bucket, Leg, Posting, SystemAccount
+from wallet.models.accounts import AccountStatus
 from wallet.models.catalog import NewCurrency, NewIssuer
 from wallet.models.events import EventType
 
@@ -251,14 +252,45 @@ def test_a_freeze_moves_the_version_to_what_its_event_announces_so_no_older_read
     assert [int(event["sequences"][alice]) for event in frozen] == [ledger_store.read_accounts([key])[key].version]
 
 
+def test_a_closed_or_frozen_account_takes_no_part_but_a_frozen_one_may_release_a_hold(world: LedgerWorld) -> None:
+    alice, bob = world.open_account("alice"), world.open_account("bob")
+    account_lifecycle.close(world.customer("bob"), bob)
+    with pytest.raises(ledger.AccountInactive, match=r"^The account is closed$") as refused:
+        world.credit(bob, "1.00")
+    assert (refused.value.code, refused.value.details) == (
+        "ACCOUNT_INACTIVE",
+        [{"field": "coinSerial", "issue": "closed"}],
+    )
+    world.credit(alice, "10.00")
+    key = ledger.customer_account(alice)
+    ledger.post(Posting("h-1", "HOLD", "EUR", (Leg(key, Decimal(-4)), Leg(key, Decimal(4), Bucket.HELD))))
+    account_lifecycle.freeze(STAFF, alice)
+    with pytest.raises(ledger.AccountFrozen, match=r"^The account is frozen$") as refused:
+        world.credit(alice, "1.00")
+    assert (refused.value.code, refused.value.details) == (
+        "ACCOUNT_FROZEN",
+        [{"field": "coinSerial", "issue": "frozen"}],
+    )
+    release = (Leg(key, Decimal(-4), Bucket.HELD), Leg(key, Decimal(4)))
+    open_to = (AccountStatus.ACTIVE, AccountStatus.FROZEN)
+    ledger.post(Posting("r-1", "RELEASE", "EUR", release, open_to=open_to))
+    assert world.balance(alice) == (Decimal("10.00"), 0)
+
+
 def test_the_journal_holds_one_entry_per_leg(world: LedgerWorld) -> None:
     alice, bob = world.open_account("alice"), world.open_account("bob")
     world.credit(alice, "10.00", process_id="c-1")
     _transfer(world, alice, bob, "4.00", "t-1")
     entries = sorted(
-        (entry["businessProcessId"], entry["leg"], entry["amount"]) for entry in ledger_store.all_entries()
+        (entry["businessProcessId"], entry["leg"], entry["amount"], entry["currency"], entry["type"])
+        for entry in ledger_store.all_entries()
     )
-    assert entries == [("c-1", 0, -10), ("c-1", 1, 10), ("t-1", 0, -4), ("t-1", 1, 4)]
+    assert entries == [
+        ("c-1", 0, -10, "EUR", "TEST_CREDIT"),
+        ("c-1", 1, 10, "EUR", "TEST_CREDIT"),
+        ("t-1", 0, -4, "EUR", "TRANSFER"),
+        ("t-1", 1, 4, "EUR", "TRANSFER"),
+    ]
 
 
 def test_each_leg_on_one_bucket_carries_the_balance_after_it(world: LedgerWorld) -> None:

@@ -9,12 +9,14 @@ from local.aws import EmbeddedAws
 from local.lambdas import LocalLambdas
 from tests.unit.dynamodb_harness import Interleaving, scripted, seeded
 from tests.unit.ledger_world import STAFF, LedgerWorld, build_world
-from wallet import catalog, ledger, ledger_store, payments, reconciliation, refunds, requests_store, transfers
+from wallet import aws, catalog, ledger, ledger_store, payments, reconciliation, refunds, requests_store, transfers
 from wallet.auth import Caller
+from wallet.config import settings
 from wallet.errors import Conflict
 from wallet.idempotency import fingerprint
 from wallet.ledger import Leg, Posting, SystemAccount, WrongState
 from wallet.models.catalog import CommissionRule, NewBank, OperationType
+from wallet.models.events import EventType
 from wallet.models.requests import BankTopUp, BankWithdrawal, RequestKind, RequestStatus
 from wallet.models.transfers import RefundRequest
 
@@ -225,6 +227,15 @@ def test_a_staff_top_up_with_the_same_key_credits_once(money: Money) -> None:
     assert money.top_up("alice", "5.00", None) != money.top_up("alice", "5.00", None)  # no key: two top-ups
     assert money.balance("alice") == (Decimal("115.00"), 0)
     assert reconciliation.reconcile().clean
+
+
+def test_a_transfers_event_carries_each_accounts_version_after_it(money: Money) -> None:
+    money.transfer("alice", "bob", "5.00", None)
+    outbox = aws.dynamodb().scan(TableName=settings().outbox_table)["Items"]
+    [event] = [item for item in outbox if item.get("type") == EventType.TRANSFER_COMPLETED.value]
+    keys = {name: ledger.customer_account(money.coins[name]) for name in ("alice", "bob")}
+    states = ledger_store.read_accounts(list(keys.values()))
+    assert event["sequences"] == {money.coins[name]: states[key].version for name, key in keys.items()}
 
 
 def test_a_withdrawal_with_the_same_key_holds_once(money: Money, lambdas: LocalLambdas) -> None:
