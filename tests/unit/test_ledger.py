@@ -277,6 +277,24 @@ def test_a_closed_or_frozen_account_takes_no_part_but_a_frozen_one_may_release_a
     assert world.balance(alice) == (Decimal("10.00"), 0)
 
 
+def test_an_operation_fits_one_transaction_of_at_most_100_writes(world: LedgerWorld) -> None:
+    alice, bob, carol = (ledger.customer_account(world.open_account(name)) for name in ("alice", "bob", "carol"))
+    world.credit(alice.removeprefix(ledger.CUSTOMER_PREFIX), "100.00")
+
+    def legs(rounds: int) -> tuple[Leg, ...]:  # one record, three balances and a journal entry per leg
+        return tuple(
+            leg
+            for _ in range(rounds)
+            for leg in (Leg(alice, Decimal(-2)), Leg(bob, Decimal(1)), Leg(carol, Decimal(1)))
+        )
+
+    with pytest.raises(ValueError, match=r"^TRANSFER needs 103 writes; one transaction takes 100$"):
+        ledger.post(Posting("t-1", "TRANSFER", "EUR", legs(33)))
+    ledger.post(Posting("t-1", "TRANSFER", "EUR", legs(32)))  # exactly 100
+    assert ledger.balance_of([alice, bob, carol]) == (Decimal("100.00"), 0)
+    assert ledger.balance_of([bob]) == (Decimal(32), 0)
+
+
 def test_the_journal_holds_one_entry_per_leg(world: LedgerWorld) -> None:
     alice, bob = world.open_account("alice"), world.open_account("bob")
     world.credit(alice, "10.00", process_id="c-1")
