@@ -4,20 +4,11 @@ import ast
 import contextlib
 import http.client
 import threading
-from typing import Any
 
 from local.lambdas import LocalLambdas
 from local.template import ROOT
 from tests.conftest import Api
-
-
-def _error(answer: Any, status: int, code: str, field: str | None = None) -> None:
-    assert answer.status_code == status, answer.text
-    body = answer.json()
-    assert set(body) == {"code", "message", "details"}
-    assert body["code"] == code
-    if field:
-        assert field in [detail["field"] for detail in body["details"]], body
+from tests.http.refusals import assert_error
 
 
 def test_bodies_are_json_objects_in_utf8(api: Api, admin_token: str) -> None:
@@ -25,7 +16,7 @@ def test_bodies_are_json_objects_in_utf8(api: Api, admin_token: str) -> None:
     for path in ("/authorization", "/currencies", "/transfers"):
         for content_type in ("text/plain", "application/xml", "multipart/form-data"):
             answer = api.session.post(api.base_url + path, data=b"{}", headers={**auth, "Content-Type": content_type})
-            _error(answer, 415, "UNSUPPORTED_MEDIA_TYPE")
+            assert_error(answer, 415, "UNSUPPORTED_MEDIA_TYPE")
         # API Gateway passes a non-UTF-8 body as text (U+FFFD for each bad byte): still refused, on its fields.
         unreadable: list[tuple[bytes, str | None]] = [(b'{"login": "\xff"}', None), (b"null", "body")]
         unreadable += [
@@ -39,7 +30,7 @@ def test_bodies_are_json_objects_in_utf8(api: Api, admin_token: str) -> None:
             answer = api.session.post(
                 api.base_url + path, data=body, headers={**auth, "Content-Type": "APPLICATION/JSON; charset=utf-8"}
             )
-            _error(answer, 400, "VALIDATION_ERROR", field if path == "/authorization" else None)
+            assert_error(answer, 400, "VALIDATION_ERROR", field if path == "/authorization" else None)
 
 
 def test_upper_case_json_media_type_is_json(api: Api, admin_token: str) -> None:
@@ -54,13 +45,13 @@ def test_upper_case_json_media_type_is_json(api: Api, admin_token: str) -> None:
 
 def test_amounts_and_stored_decimals_follow_the_grammar(api: Api, admin_token: str) -> None:
     assert api.post("/currencies", {"code": "EUR", "name": "Euro", "fractionalDigits": 2}, admin_token).ok
-    _error(
+    assert_error(
         api.post("/currencies", {"code": "XBT", "name": "B", "fractionalDigits": False}, admin_token),
         400,
         "VALIDATION_ERROR",
         "fractionalDigits",
     )
-    _error(
+    assert_error(
         api.post("/currencies", {"code": "EURO", "name": "B", "fractionalDigits": 2}, admin_token),
         400,
         "VALIDATION_ERROR",
@@ -69,12 +60,12 @@ def test_amounts_and_stored_decimals_follow_the_grammar(api: Api, admin_token: s
     issuer = api.post("/issuers", {"currencyCode": "eur", "name": "EUR"}, admin_token).json()["id"]
     rule = {"operationType": "TRANSFER", "issuerId": issuer, "percent": "1", "fixed": "0"}
     for field, value in (("fixed", "0.001"), ("min", "1e-130"), ("percent", "1e-200"), ("max", "1" * 41)):
-        _error(api.post("/commissions", {**rule, field: value}, admin_token), 400, "VALIDATION_ERROR", field)
+        assert_error(api.post("/commissions", {**rule, field: value}, admin_token), 400, "VALIDATION_ERROR", field)
     assert api.post("/commissions", {**rule, "fixed": "0.010"}, admin_token).json()["fixed"] == "0.01"
     coin = api.post("/coins", {"issuerId": issuer}, admin_token)
     for amount in ("1_000", "١٢", " 5 ", "+5", "5.", ".5", "1e1"):
         answer = api.post("/bank-top-ups/calculate", {"coinSerial": "c", "amount": amount}, admin_token)
-        _error(answer, 400, "VALIDATION_ERROR", "amount")
+        assert_error(answer, 400, "VALIDATION_ERROR", "amount")
     assert coin.status_code == 403  # staff open no accounts: the amounts above were refused before any look-up
 
 
@@ -96,10 +87,10 @@ def test_every_method_on_an_unknown_route_is_the_api_404(api: Api, admin_token: 
 def test_path_parameters_are_decoded_before_validation(api: Api, admin_token: str) -> None:
     # 90 characters encoded, 30 decoded: within the id's 64, so merely unknown (404), not refused (400).
     answer = api.get("/requests/" + "%41" * 30, admin_token)
-    _error(answer, 404, "NOT_FOUND")
+    assert_error(answer, 404, "NOT_FOUND")
     # requests sends %41 as A: "é" stays encoded on the wire (180 characters), 30 characters once decoded.
     answer = api.get("/requests/" + "%C3%A9" * 30, admin_token)
-    _error(answer, 404, "NOT_FOUND")
+    assert_error(answer, 404, "NOT_FOUND")
 
 
 def test_64_clients_connecting_at_once_are_all_answered(api: Api) -> None:
