@@ -26,6 +26,10 @@ def world_parameters() -> dict[str, str]:
     }
 
 
+ACCOUNT_NUMBER = "DE89370400440532013000"  # where the customer withdraws to
+RECIPIENT = "Alice Doe"
+
+
 class Wallet:
     """An issuer with commissions on every operation type, a bank, and a customer with an account."""
 
@@ -64,8 +68,13 @@ class Wallet:
         return dict(answer.json())
 
     def withdrawal(self, amount: str, **body: Any) -> dict[str, Any]:
-        body = {"accountNumber": "DE89370400440532013000", "recipientName": "Alice Doe", **body}
+        body = {"accountNumber": ACCOUNT_NUMBER, "recipientName": RECIPIENT, **body}
         return self.request("/bank-withdrawals/with-bank", amount=amount, **body)
+
+    def withdrawal_body(self, amount: str) -> dict[str, Any]:
+        """The customer's withdrawal to their bank account, for tests that post it themselves."""
+        body = {"coinSerial": self.coin, "amount": amount, "bankId": self.bank}
+        return body | {"accountNumber": ACCOUNT_NUMBER, "recipientName": RECIPIENT}
 
     def status_once_settled(
         self, request_id: str, *, leaving: str = "SCREENING", seconds: float = 30
@@ -259,8 +268,7 @@ def test_others_neither_see_nor_spend_nor_decide(wallet: Wallet) -> None:
 def test_the_same_idempotency_key_creates_one_withdrawal(wallet: Wallet) -> None:
     wallet.top_up_at_once("100")
     headers = {"Idempotency-Key": "withdraw-1"}
-    body = {"coinSerial": wallet.coin, "amount": "10", "bankId": wallet.bank}
-    body |= {"accountNumber": "DE8937040044", "recipientName": "Alice"}
+    body = wallet.withdrawal_body("10")
     first = wallet.api.post("/bank-withdrawals/with-bank", body, wallet.customer, headers=dict(headers))
     again = wallet.api.post("/bank-withdrawals/with-bank", body, wallet.customer, headers=dict(headers))
     assert first.json()["requestIdentifier"] == again.json()["requestIdentifier"]
@@ -305,8 +313,7 @@ def test_a_withdrawal_whose_workflow_cannot_start_is_declined_and_released(
     """The hold is committed: the answer is the request as it stands (declined, released), never a 5xx."""
     wallet.top_up_at_once("100")
     headers = {"Idempotency-Key": "withdraw-unstarted"}
-    body = {"coinSerial": wallet.coin, "amount": "40", "bankId": wallet.bank}
-    body |= {"accountNumber": "DE8937040044", "recipientName": "Alice"}
+    body = wallet.withdrawal_body("40")
     client_events = lambdas.layer_module("RequestsFunction", "wallet.aws").stepfunctions().meta.events
     client_events.register("before-parameter-build.sfn.StartExecution", failure)
     try:
@@ -331,8 +338,7 @@ def test_a_withdrawal_that_can_be_neither_started_nor_declined_starts_on_its_ret
     """Step Functions and DynamoDB both down after the hold: a 5xx, nothing lost; the retry starts the workflow."""
     wallet.top_up_at_once("100")
     headers = {"Idempotency-Key": "withdraw-retried"}
-    body = {"coinSerial": wallet.coin, "amount": "40", "bankId": wallet.bank}
-    body |= {"accountNumber": "DE8937040044", "recipientName": "Alice"}
+    body = wallet.withdrawal_body("40")
     functions_events = lambdas.layer_module("RequestsFunction", "wallet.aws").stepfunctions().meta.events
     dynamodb_events = lambdas.layer_module("RequestsFunction", "wallet.aws").dynamodb().meta.events
 
@@ -358,8 +364,7 @@ def test_a_replay_whose_workflow_start_fails_declines_nothing(wallet: Wallet, la
     as it is, and a later replay starts its workflow."""
     wallet.top_up_at_once("100")
     headers = {"Idempotency-Key": "withdraw-replayed-while-down"}
-    body = {"coinSerial": wallet.coin, "amount": "40", "bankId": wallet.bank}
-    body |= {"accountNumber": "DE8937040044", "recipientName": "Alice"}
+    body = wallet.withdrawal_body("40")
     client_events = lambdas.layer_module("RequestsFunction", "wallet.aws").stepfunctions().meta.events
 
     def taken_but_not_run(**_: Any) -> tuple[AWSResponse, dict[str, Any]]:
@@ -401,7 +406,7 @@ def test_a_replay_into_a_frozen_account_answers_its_request_before_any_check(
     wallet.request("/bank-top-ups/with-bank", wallet.admin, amount="100.50")
     body = {"coinSerial": wallet.coin, "amount": "10", "bankId": wallet.bank}
     if path == "/bank-withdrawals/with-bank":
-        body |= {"accountNumber": "DE89370400440532013000", "recipientName": "Alice Doe"}
+        body |= {"accountNumber": ACCOUNT_NUMBER, "recipientName": RECIPIENT}
     first = wallet.api.post(path, body, caller, headers={"Idempotency-Key": "before-the-freeze"})
     assert first.status_code == 201, first.text
     # The workflow is done with it before the freeze.
