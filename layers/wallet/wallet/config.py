@@ -68,6 +68,6 @@ def _parsed(setting: "Field[Any]", raw: str) -> Any:
     except (ValueError, InvalidOperation):
         raise ValueError(f"{name} must be a number, not {raw!r}") from None
     if not math.isfinite(value) or (low is not None and value < low) or (high is not None and value > high):
-        bounds = [f"at least {low}"] * (low is not None) + [f"at most {high}"] * (high is not None)
-        raise ValueError(f"{name} must be a finite number {' and '.join(bounds)}, not {raw!r}".replace("  ", " "))
+        bounds = " and ".join([f"at least {low}"] * (low is not None) + [f"at most {high}"] * (high is not None))
+        raise ValueError(f"{name} must be a finite number{' ' * bool(bounds)}{bounds}, not {raw!r}")
     return value
