@@ -24,7 +24,7 @@ from local.streams import LocalStreams
 from local.template import ROOT, Template
 from wallet import auth, aws, config, limits
 
-pytest_plugins = ["tests.least_privilege"]
+pytest_plugins = ["tests.least_privilege", "tests.xdist_groups"]
 
 ADMIN_LOGIN = "admin@wallet.test"
 PRODUCTION_HASHER = auth._hasher
