@@ -6,6 +6,7 @@ printed (justify it in a comment beside it in the template, or remove it). Under
 sends what it recorded to the controller, which compares once."""
 
 import fnmatch
+import functools
 import json
 from collections import defaultdict
 from dataclasses import dataclass
@@ -214,6 +215,13 @@ def policies(template: Template) -> dict[str, list[Statement]]:
     return found
 
 
+@functools.cache
+def granted() -> dict[str, list[Statement]]:
+    """template.yaml's grants, read once a process: parsing the template costs about a second, and a process that
+    runs pytest again (mutmut's children) would pay it twice a run."""
+    return policies(Template())
+
+
 def ungranted(recorded: dict[str, set[Call]], granted: dict[str, list[Statement]]) -> list[str]:
     problems = []
     for function, calls in sorted(recorded.items()):
@@ -264,7 +272,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if hasattr(config, "workeroutput"):  # an xdist worker: hand the calls to the controller
         config.workeroutput["aws_calls"] = json.dumps({name: sorted(calls) for name, calls in RECORDED.items()})
         return
-    problems = ungranted(RECORDED, policies(Template()))
+    problems = ungranted(RECORDED, granted())
     config.stash[_PROBLEMS] = problems
     if problems and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -281,7 +289,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.section("least privilege: AWS calls not granted (FAILED)", red=True)
         for line in problems:
             terminalreporter.write_line(line)
-    never_used = unused(RECORDED, policies(Template()))
+    never_used = unused(RECORDED, granted())
     if never_used:
         terminalreporter.section("least privilege: grants no call used in this run")
         for line in never_used:
