@@ -6,6 +6,7 @@ HTTP): what payments asks of it, and how it copes when the workflow cannot start
 
 import json
 import logging
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -758,3 +759,36 @@ def test_a_creation_that_lost_the_race_for_its_key_answers_the_winner_or_a_confl
     with pytest.raises(Conflict):
         desk.withdraw("alice", "10", "k-3")
     assert desk.balance("alice") == (Decimal("96.00"), Decimal("9.00"))
+
+
+def test_staff_credits_decisions_and_reversals_are_recorded_as_theirs_with_where_they_came_from(desk: Desk) -> None:
+    staff = replace(STAFF, source_ip="203.0.113.9")
+    credited = payments.top_up_at_once(staff, desk.top_up_body("alice", "10"), None).request_identifier
+    record = ledger_store.get_process(f"{credited}:ACCEPTED")
+    assert record is not None
+    assert record["actor"] == STAFF.actor
+    reversal = ledger_store.get_process(f"{credited}:REVERSED")
+    assert reversal is None
+    payments.reverse_top_up(staff, credited, "chargeback")
+    reversal = ledger_store.get_process(f"{credited}:REVERSED")
+    assert reversal is not None
+    assert reversal["actor"] == STAFF.actor
+    request, _ = _stored(credited)
+    assert [(step.status, step.actor.user_id if step.actor else None) for step in request.history] == [
+        (ACCEPTED, "staff"),
+        (RequestStatus.REVERSED, "staff"),
+    ]
+    decided = desk.ask_top_up("alice", "5")
+    desk.pending(decided)
+    payments.decide(staff, TOP_UP, decided, accept=True, reason=None)
+    screened = desk.withdraw("alice", "5")
+    payments.decline_by_screening(screened, "listed")
+    trail = [(entry["action"], entry["actor"]["userId"], entry.get("sourceIp")) for entry in _audit(credited)]
+    trail += [(entry["action"], entry["actor"]["userId"], entry.get("sourceIp")) for entry in _audit(decided)]
+    trail += [(entry["action"], entry["actor"]["userId"], entry.get("sourceIp")) for entry in _audit(screened)]
+    assert trail == [
+        ("TOP_UP_CREDITED", "staff", "203.0.113.9"),
+        ("TOP_UP_REVERSED", "staff", "203.0.113.9"),
+        ("TOP_UP_ACCEPTED", "staff", "203.0.113.9"),
+        ("WITHDRAWAL_DECLINED", "approval-workflow", None),  # the workflow comes from nowhere
+    ]
