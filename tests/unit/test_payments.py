@@ -299,6 +299,7 @@ def test_a_top_up_request_waits_for_its_workflow_with_what_screening_needs(desk:
     # A retry answers the first answer and starts the workflow again (the first start may have been lost).
     assert payments.create_top_up_request(desk.customer("alice"), body, "key-1") == answer
     assert [start["name"] for start in desk.workflow.started] == [answer.request_identifier] * 2
+    assert desk.workflow.started[1]["input"] == started["input"]  # the owner screened again, by name
     assert item["fingerprint"] == _stored(answer.request_identifier)[1]["fingerprint"]
 
 
@@ -792,3 +793,15 @@ def test_staff_credits_decisions_and_reversals_are_recorded_as_theirs_with_where
         ("TOP_UP_ACCEPTED", "staff", "203.0.113.9"),
         ("WITHDRAWAL_DECLINED", "approval-workflow", None),  # the workflow comes from nowhere
     ]
+
+
+def test_money_moves_on_the_read_that_priced_it(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A staff top-up and a withdrawal read the customer's account once: the posting is guarded by the version
+    that priced it (a change since fails the write's condition and is read then), not by a second read."""
+    reads: list[list[str]] = []
+    read_accounts = ledger_store.read_accounts
+    monkeypatch.setattr(ledger_store, "read_accounts", lambda keys: reads.append(keys) or read_accounts(keys))
+    payments.top_up_at_once(STAFF, desk.top_up_body("alice", "5"), None)
+    desk.withdraw("alice", "5")
+    assert reads == [[ledger.customer_account(desk.coins["alice"])]] * 2
+    assert desk.balance("alice") == (Decimal("100.00"), Decimal("5.00"))
