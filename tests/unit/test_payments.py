@@ -805,3 +805,17 @@ def test_money_moves_on_the_read_that_priced_it(desk: Desk, monkeypatch: pytest.
     desk.withdraw("alice", "5")
     assert reads == [[ledger.customer_account(desk.coins["alice"])]] * 2
     assert desk.balance("alice") == (Decimal("100.00"), Decimal("5.00"))
+
+
+def test_a_withdrawal_paid_out_keeps_the_limit_it_used_and_an_expired_one_gives_it_back(desk: Desk) -> None:
+    rule = {"operationType": "BANK_WITHDRAWAL", "currencyCode": "EUR", "role": "INDIVIDUAL", "daily": {"amount": "30"}}
+    limits.set_rule(LimitRule.model_validate(rule), STAFF)
+    paid, waiting = desk.withdraw("alice", "20"), desk.withdraw("alice", "10")
+    for request_id in (paid, waiting):
+        desk.pending(request_id)
+    payments.decide(STAFF, WITHDRAWAL, paid, accept=True, reason=None)
+    assert payments.expire(waiting) == RequestStatus.EXPIRED
+    with pytest.raises(limits.LimitExceeded):  # the 20 paid out still counts today; the expired 10 does not
+        desk.withdraw("alice", "10.01")
+    desk.withdraw("alice", "10")
+    assert desk.balance("alice") == (Decimal("70.00"), Decimal("10.00"))
