@@ -23,6 +23,7 @@ from wallet import (
     ledger,
     ledger_store,
     limits,
+    outbox_store,
     payments,
     requests_store,
 )
@@ -819,3 +820,21 @@ def test_a_withdrawal_paid_out_keeps_the_limit_it_used_and_an_expired_one_gives_
         desk.withdraw("alice", "10.01")
     desk.withdraw("alice", "10")
     assert desk.balance("alice") == (Decimal("70.00"), Decimal("10.00"))
+
+
+def test_a_requests_events_are_ordered_on_its_account_and_concern_its_organisation(desk: Desk) -> None:
+    asked, held = desk.ask_top_up("alice", "5"), desk.withdraw("alice", "6")
+    desk.pending(asked)
+    payments.decide(STAFF, TOP_UP, asked, accept=True, reason=None)
+    credited = payments.top_up_at_once(STAFF, desk.top_up_body("alice", "7"), None).request_identifier
+    events = [event for request_id in (asked, held, credited) for event in _events(request_id)]
+    assert sorted(event["type"] for event in events) == [
+        "top_up.credited",
+        "top_up_request.accepted",
+        "top_up_request.created",
+        "withdrawal.held",
+    ]
+    for event in events:
+        assert outbox_store.accounts_of(event) >= {desk.coins["alice"]}
+        assert event["pk"] == f"EVENT#{desk.coins['alice']}"
+        assert event["organizationIds"] == ["org-alice"]
