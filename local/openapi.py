@@ -99,7 +99,8 @@ def document() -> dict[str, Any]:
 def _webhooks(schemas: dict[str, Any]) -> dict[str, Any]:
     """What a subscription receives, one entry per event type. Their schemas are named apart (Webhook...):
     an event carries its data as it travels, which need not be the API's answer of the same name."""
-    from wallet.models.events import EventType, envelope_model
+    from wallet.models.event_data import envelope_model
+    from wallet.models.events import EventType
 
     webhooks: dict[str, Any] = {}
     for event_type in EventType:

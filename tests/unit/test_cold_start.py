@@ -45,3 +45,8 @@ def test_the_authorizer_verifies_tokens_without_pydantic_models_or_stores() -> N
     assert "wallet.auth" in loaded
     heavy = ("pydantic", "wallet.models.identity", "wallet.identity_store")
     assert not {name for name in loaded if name.startswith(heavy)}
+
+
+def test_committing_events_imports_their_types_not_their_data_models() -> None:
+    assert "wallet.models.event_data" not in modules_loaded_by()
+    assert not {name for name in modules_loaded_by("PublisherFunction") if name.startswith("pydantic")}

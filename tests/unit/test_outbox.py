@@ -20,7 +20,8 @@ from wallet.aws import dynamodb
 from wallet.config import settings
 from wallet.errors import BusinessRuleViolation
 from wallet.ledger import Leg, Posting, SystemAccount
-from wallet.models.events import EventType, envelope_model, event_schemas
+from wallet.models.event_data import envelope_model, event_schemas
+from wallet.models.events import EventType
 from wallet.models.transfers import RefundRequest
 from wallet.observability import metrics as powertools_metrics
 
