@@ -49,4 +49,8 @@ def test_the_authorizer_verifies_tokens_without_pydantic_models_or_stores() -> N
 
 def test_committing_events_imports_their_types_not_their_data_models() -> None:
     assert "wallet.models.event_data" not in modules_loaded_by()
-    assert not {name for name in modules_loaded_by("PublisherFunction") if name.startswith("pydantic")}
+
+
+def test_the_stream_and_queue_consumers_build_no_model_so_import_no_pydantic() -> None:
+    for logical_id in ("PublisherFunction", "DeliveryFunction"):
+        assert not {name for name in modules_loaded_by(logical_id) if name.startswith("pydantic")}, logical_id

@@ -16,8 +16,8 @@ from wallet import clock, webhooks_store
 from wallet.aws import sqs
 from wallet.config import settings
 from wallet.dynamo import Item
+from wallet.models.deliveries import DeliveryStatus
 from wallet.models.roles import Role
-from wallet.models.webhooks import DeliveryStatus
 from wallet.observability import logger
 from wallet.safe_http import UnsafeDestination
 from wallet.safe_http import post as safe_post

@@ -9,12 +9,12 @@ from wallet.config import settings
 from wallet.dynamo import Item
 from wallet.errors import InvalidInput, NotFound
 from wallet.models.base import Page
+from wallet.models.deliveries import DeliveryStatus
 from wallet.models.events import EventType
 from wallet.models.roles import Role
 from wallet.models.webhooks import (
     Delivery,
     DeliveryListRequest,
-    DeliveryStatus,
     NewWebhook,
     Webhook,
     WebhookCreated,

@@ -5,7 +5,7 @@ from typing import Annotated
 from pydantic import Field, WithJsonSchema
 
 from wallet.models.base import CamelModel, ListRequest
-from wallet.models.enums import CaseInsensitiveEnum
+from wallet.models.deliveries import DeliveryStatus
 from wallet.models.events import EventType
 
 # An event type, or "*" for all of them (checked by the subscription, which names the unknown ones).
@@ -14,12 +14,6 @@ EventName = Annotated[
     Field(min_length=1, max_length=64),
     WithJsonSchema({"type": "string", "enum": ["*", *(event_type.value for event_type in EventType)]}),
 ]
-
-
-class DeliveryStatus(CaseInsensitiveEnum):
-    PENDING = "PENDING"
-    DELIVERED = "DELIVERED"
-    FAILED = "FAILED"
 
 
 class NewWebhook(CamelModel):
