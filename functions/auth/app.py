@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from wallet import identity, passwords
 from wallet.api import create_app, source_ip
 from wallet.contract import published_document
-from wallet.models.identity import (
+from wallet.models.identity_api import (
     Acknowledged,
     Credentials,
     RecoveryConfirmation,

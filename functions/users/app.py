@@ -10,13 +10,12 @@ from wallet import audit, identity, passwords
 from wallet.api import caller, create_app
 from wallet.models.audit import AuditEntry, AuditListRequest
 from wallet.models.base import Page
-from wallet.models.identity import (
+from wallet.models.identity import Organization, User
+from wallet.models.identity_api import (
     Acknowledged,
     NewUser,
-    Organization,
     OrganizationListRequest,
     PasswordChange,
-    User,
     UserCreated,
     UserListRequest,
 )

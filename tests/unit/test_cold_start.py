@@ -54,3 +54,9 @@ def test_committing_events_imports_their_types_not_their_data_models() -> None:
 def test_the_stream_and_queue_consumers_build_no_model_so_import_no_pydantic() -> None:
     for logical_id in ("PublisherFunction", "DeliveryFunction"):
         assert not {name for name in modules_loaded_by(logical_id) if name.startswith("pydantic")}, logical_id
+
+
+def test_the_money_functions_read_identity_records_without_the_identity_apis_models() -> None:
+    loaded = modules_loaded_by("CoinsFunction", "TransfersFunction", "RequestsFunction", "WorkflowFunction")
+    assert "wallet.models.identity" in loaded
+    assert "wallet.models.identity_api" not in loaded

@@ -13,7 +13,7 @@ from wallet import aws, clock, identity
 from wallet.auth import Caller
 from wallet.config import settings
 from wallet.errors import BusinessRuleViolation, Conflict, InvalidInput, NotFound, TooManyAttempts, Unauthenticated
-from wallet.models.identity import (
+from wallet.models.identity_api import (
     NewUser,
     OrganizationListRequest,
     RegistrationConfirmation,

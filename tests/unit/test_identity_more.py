@@ -14,7 +14,8 @@ from tests.unit.dynamodb_harness import Interleaving, seeded
 from wallet import auth, identity, identity_store, passwords
 from wallet.auth import Caller, caller_from_authorization_header
 from wallet.errors import InvalidInput, TooManyAttempts, Unauthenticated
-from wallet.models.identity import NewUser, RegistrationConfirmation, RegistrationRequest, public_name
+from wallet.models.identity import public_name
+from wallet.models.identity_api import NewUser, RegistrationConfirmation, RegistrationRequest
 from wallet.models.roles import OrganizationType, Role
 
 ADMIN = Caller("admin", ADMIN_LOGIN, identity.SYSTEM_ORGANIZATION_ID, OrganizationType.SYSTEM, Role.ADMINISTRATOR)

@@ -3,7 +3,8 @@
 import pytest
 from pydantic import ValidationError
 
-from wallet.models.identity import NewUser, RegistrationRequest, check_password_policy, normalise_login
+from wallet.models.identity import check_password_policy, normalise_login
+from wallet.models.identity_api import NewUser, RegistrationRequest
 from wallet.models.roles import Role
 
 

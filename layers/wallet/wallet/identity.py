@@ -8,25 +8,22 @@ from wallet.auth import Caller, hash_password, issue_token, password_matches
 from wallet.errors import BusinessRuleViolation, InvalidInput, NotFound, TooManyAttempts, Unauthenticated
 from wallet.identity_store import Credential
 from wallet.models.base import Page
-from wallet.models.identity import (
+from wallet.models.identity import LegalType, Organization, User, normalise_login
+from wallet.models.identity_api import (
     CreatedUser,
     IdRef,
-    LegalType,
     Member,
     MemberOrganization,
     MemberUser,
     NewUser,
-    Organization,
     OrganizationListRequest,
     OrganizationRef,
     Registered,
     RegistrationConfirmation,
     RegistrationRequest,
     TokenCreated,
-    User,
     UserListRequest,
     UserMembership,
-    normalise_login,
 )
 from wallet.models.roles import CUSTOMER_ROLES, OrganizationType, Role
 from wallet.notifications import send_message
