@@ -3,6 +3,7 @@
 import contextlib
 import json
 import os
+import re
 import secrets
 import uuid
 from functools import cache
@@ -13,7 +14,7 @@ import botocore.session
 from botocore.loaders import Loader, create_loader
 from moto import mock_aws
 
-from local import moto_transactions
+from local import moto_asl, moto_transactions
 from local.outbox import Outbox
 from local.strict import StrictWorld
 from local.template import Template, resolve
@@ -30,6 +31,8 @@ TABLE_PROPERTIES = (
     "BillingMode",
     "StreamSpecification",
 )
+# Each world's id, in the ARNs of its functions: a workflow thread left from one world must not reach the next.
+WORLD_IDS = re.compile(r"world-[0-9a-f]{12}")
 
 
 @cache
@@ -71,6 +74,7 @@ class EmbeddedAws:
             AWS_SESSION_TOKEN="testing",
         )
         moto_transactions.install()
+        moto_asl.install(WORLD_IDS)
         self._mock.start()
         session = botocore.session.get_session()
         session.register_component("data_loader", _service_descriptions())
@@ -85,7 +89,7 @@ class EmbeddedAws:
     def stop(self) -> None:
         """Stops running workflow executions first. One that cannot be stopped goes on in its thread, but its
         Lambda tasks name this world's id, which no later world answers."""
-        client = self._client("stepfunctions")
+        client = self.client("stepfunctions")
         for machine in client.list_state_machines()["stateMachines"]:
             running = client.list_executions(stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING")
             for execution in running["executions"]:
@@ -95,7 +99,7 @@ class EmbeddedAws:
         if self.strict:
             self.strict.uninstall()
 
-    def _client(self, service: str) -> Any:
+    def client(self, service: str) -> Any:
         """The world's own client of a service, made once: building a client costs milliseconds, and the world
         makes dozens of calls to provision itself."""
         if service not in self._clients:
@@ -140,11 +144,11 @@ class EmbeddedAws:
         for name, props in self.template.resources_of("AWS::Serverless::StateMachine").items():
             arn = self._create_state_machine(name, props)
             self.references |= {name: arn, f"{name}.Arn": arn, f"{name}.Name": name}
-        self._client("ses").verify_email_identity(EmailAddress=self.references["SenderEmail"])
+        self.client("ses").verify_email_identity(EmailAddress=self.references["SenderEmail"])
 
     def _create_table(self, name: str, props: dict[str, Any]) -> str:
         table_name = str(props.get("TableName", name))
-        client = self._client("dynamodb")
+        client = self.client("dynamodb")
         created = {key: props[key] for key in TABLE_PROPERTIES if key in props}
         if "StreamSpecification" in created:  # CloudFormation enables a stream by giving its view type
             created["StreamSpecification"] = {"StreamEnabled": True, **created["StreamSpecification"]}
@@ -156,7 +160,7 @@ class EmbeddedAws:
         return table_name
 
     def _create_queue(self, name: str) -> dict[str, str]:
-        url = str(self._client("sqs").create_queue(QueueName=name)["QueueUrl"])
+        url = str(self.client("sqs").create_queue(QueueName=name)["QueueUrl"])
         return {name: url, f"{name}.Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name}", f"{name}.QueueName": name}
 
     def _configure_queue(self, name: str, props: dict[str, Any]) -> None:
@@ -166,11 +170,11 @@ class EmbeddedAws:
         if redrive := props.get("RedrivePolicy"):
             attributes["RedrivePolicy"] = json.dumps(redrive)
         if attributes:
-            self._client("sqs").set_queue_attributes(QueueUrl=self.references[name], Attributes=attributes)
+            self.client("sqs").set_queue_attributes(QueueUrl=self.references[name], Attributes=attributes)
 
     def _create_rule(self, name: str, props: dict[str, Any]) -> dict[str, str]:
         """A rule on the default bus with its targets (moto delivers to SQS targets as EventBridge does)."""
-        events = self._client("events")
+        events = self.client("events")
         arn = str(events.put_rule(Name=name, EventPattern=json.dumps(props["EventPattern"]))["RuleArn"])
         events.put_targets(
             Rule=name, Targets=[{"Id": target["Id"], "Arn": target["Arn"]} for target in props["Targets"]]
@@ -182,14 +186,14 @@ class EmbeddedAws:
         definition = (self.template.root / props["DefinitionUri"]).read_text()
         for key, value in resolve(props.get("DefinitionSubstitutions", {}), self.references).items():
             definition = definition.replace(f"${{{key}}}", str(value))
-        answer = self._client("stepfunctions").create_state_machine(
+        answer = self.client("stepfunctions").create_state_machine(
             name=name, definition=definition, roleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/{name}Role"
         )
         return str(answer["stateMachineArn"])
 
     def _create_secret(self, name: str, props: dict[str, Any]) -> str:
         value = self.secret_values.get(name) or secrets.token_urlsafe(48)
-        answer = self._client("secretsmanager").create_secret(
+        answer = self.client("secretsmanager").create_secret(
             Name=name, SecretString=value, Description=props.get("Description", "")
         )
         return str(answer["ARN"])

@@ -7,7 +7,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 from moto.events.models import EventPattern
 
 from local.aws import ACCOUNT_ID, REGION
@@ -27,8 +26,8 @@ class ExecutionRules:
             for function, pattern in lambdas.aws.template.event_rules()
         ]
         self._delivered: set[tuple[str, str]] = set()
-        # Made once: the watcher polls ten times a second, and building a client costs more than its calls.
-        self._stepfunctions = boto3.client("stepfunctions")
+        # The world's own: the watcher polls ten times a second, and building a client costs more than its calls.
+        self._stepfunctions = lambdas.aws.client("stepfunctions")
         self._poller = Poller("local-execution-rules", poll_seconds, self.deliver_ended)
 
     def start(self) -> "ExecutionRules":
