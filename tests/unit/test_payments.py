@@ -838,3 +838,22 @@ def test_a_requests_events_are_ordered_on_its_account_and_concern_its_organisati
         assert outbox_store.accounts_of(event) >= {desk.coins["alice"]}
         assert event["pk"] == f"EVENT#{desk.coins['alice']}"
         assert event["organizationIds"] == ["org-alice"]
+
+
+def test_one_key_names_one_request_of_each_kind(desk: Desk) -> None:
+    """A customer's Idempotency-Key is scoped to the kind of request: a top-up request and a withdrawal sent with
+    the same key are two requests, and each retry answers its own."""
+    asked, held = desk.ask_top_up("alice", "5", "key-1"), desk.withdraw("alice", "6", "key-1")
+    assert asked != held
+    assert (_stored(asked)[0].kind, _stored(held)[0].kind) == (TOP_UP, WITHDRAWAL)
+    assert (desk.ask_top_up("alice", "5", "key-1"), desk.withdraw("alice", "6", "key-1")) == (asked, held)
+    assert desk.balance("alice") == (Decimal("94.00"), Decimal("6.00"))
+
+
+def test_each_change_of_a_request_is_an_event_of_its_own_id(desk: Desk) -> None:
+    """Receivers dedupe events by id: two requests, or two changes of one, never share one."""
+    first, second = desk.ask_top_up("alice", "5"), desk.ask_top_up("alice", "6")
+    desk.pending(first)
+    payments.decide(STAFF, TOP_UP, first, accept=True, reason=None)
+    ids = [event["id"] for request_id in (first, second) for event in _events(request_id)]
+    assert len(ids) == len(set(ids)) == 3
