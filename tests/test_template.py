@@ -1,5 +1,6 @@
 """The template is the one source of truth: it must lint, build, and route every handler's paths."""
 
+import importlib.util
 import json
 import os
 import re
@@ -44,6 +45,19 @@ def test_sam_build_packs_every_function_and_the_layer(sam_build: Path) -> None:
     assert (sam_build / "WalletLayer" / "python" / "wallet" / "identity.py").is_file()
     assert (sam_build / "WalletLayer" / "python" / "jwt").is_dir()
     assert not (sam_build / "WalletLayer" / "python" / "boto3").exists(), "boto3 comes with the runtime"
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("sam_build")
+def test_the_layer_ships_the_bytecode_of_every_module(sam_build: Path) -> None:
+    """Lambda's /opt is read-only: a module without its bytecode would be compiled at every cold start. The
+    bytecode is unchecked-hash (PEP 552 flags 0b01): a zip keeps no exact modification times to check."""
+    sources = list((sam_build / "WalletLayer" / "python").rglob("*.py"))
+    assert len(sources) > 100
+    for source in sources:
+        bytecode = Path(importlib.util.cache_from_source(str(source)))
+        assert bytecode.is_file(), source
+        assert int.from_bytes(bytecode.read_bytes()[4:8], "little") == 0b01, bytecode
 
 
 @pytest.mark.slow
