@@ -857,3 +857,22 @@ def test_each_change_of_a_request_is_an_event_of_its_own_id(desk: Desk) -> None:
     payments.decide(STAFF, TOP_UP, first, accept=True, reason=None)
     ids = [event["id"] for request_id in (first, second) for event in _events(request_id)]
     assert len(ids) == len(set(ids)) == 3
+
+
+def test_withdrawal_limits_count_per_account_and_an_accounts_own_rule_wins(desk: Desk) -> None:
+    def rule(subject: dict[str, str], amount: str) -> LimitRule:
+        limit = {"operationType": "BANK_WITHDRAWAL", "currencyCode": "EUR", "daily": {"amount": amount}}
+        return LimitRule.model_validate(limit | subject)
+
+    limits.set_rule(rule({"role": "INDIVIDUAL"}, "30"), STAFF)
+    limits.set_rule(rule({"coinSerial": desk.coins["bob"]}, "10"), STAFF)
+    desk.withdraw("alice", "30")
+    desk.withdraw("bob", "10")  # alice's 30 is not bob's: his own counter, under his own rule
+    with pytest.raises(limits.LimitExceeded):
+        desk.withdraw("bob", "0.01")
+    with pytest.raises(limits.LimitExceeded):
+        desk.withdraw("alice", "0.01")
+    assert (desk.balance("alice"), desk.balance("bob")) == (
+        (Decimal("70.00"), Decimal("30.00")),
+        (Decimal("90.00"), Decimal("10.00")),
+    )
