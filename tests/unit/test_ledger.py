@@ -9,10 +9,12 @@ import pytest
 from botocore.exceptions import ClientError
 
 from local.aws import EmbeddedAws
+from tests.unit.dynamodb_harness import Interleaving, scripted
 from tests.unit.ledger_world import STAFF, LedgerWorld, build_world
-from wallet import account_lifecycle, accounts, aws, catalog, clock, ledger, ledger_store, reconciliation
+from wallet import account_lifecycle, accounts, aws, catalog, clock, ledger, ledger_store, limits_store, reconciliation
 from wallet.config import settings
-from wallet.ledger import Bucket, Leg, Posting, SystemAccount
+from wallet.errors import BusinessRuleViolation
+from wallet.ledger import Bucket, Leg, Posting, Refusable, SystemAccount
 from wallet.models.accounts import AccountStatus
 from wallet.models.catalog import NewCurrency, NewIssuer
 from wallet.models.events import EventType
@@ -77,9 +79,51 @@ def test_the_same_business_process_posts_once(world: LedgerWorld) -> None:
     first = _transfer(world, alice, bob, "4.00", "t-1")
     again = _transfer(world, alice, bob, "4.00", "t-1")
     assert (first.replayed, again.replayed) == (False, True)
-    assert (again.business_process_id, again.created_at) == ("t-1", first.created_at)
+    assert (first.business_process_id, again.business_process_id, again.created_at) == ("t-1", "t-1", first.created_at)
     assert world.balance(bob) == (Decimal("4.00"), 0)
     assert reconciliation.reconcile().clean
+
+
+def test_a_retry_of_an_operation_that_spent_the_whole_balance_is_answered_as_its_replay(world: LedgerWorld) -> None:
+    """The retry finds no money left, because this very operation took it: a replay, not a refusal."""
+    alice, bob = world.open_account("alice"), world.open_account("bob")
+    world.credit(alice, "10.00")
+    first = _transfer(world, alice, bob, "10.00", "t-1")
+    again = _transfer(world, alice, bob, "10.00", "t-1")
+    assert (again.replayed, again.business_process_id, again.created_at) == (True, "t-1", first.created_at)
+    with pytest.raises(ledger.InsufficientFunds):  # another operation finds it empty
+        _transfer(world, alice, bob, "10.00", "t-2")
+    assert (world.balance(alice), world.balance(bob)) == ((0, 0), (Decimal("10.00"), 0))
+
+
+def test_the_operation_record_keeps_its_currency_and_every_leg(world: LedgerWorld) -> None:
+    alice, bob = world.open_account("alice"), world.open_account("bob")
+    world.credit(alice, "10.00")
+    posted = _transfer(world, alice, bob, "4.00", "t-1")
+    stored = ledger_store.get_process("t-1")
+    assert stored is not None
+    payer, payee = ledger.customer_account(alice), ledger.customer_account(bob)
+    assert (stored["currency"], stored["type"], stored["createdAt"]) == ("EUR", "TRANSFER", posted.created_at)
+    assert stored["legs"] == [
+        {"account": payer, "bucket": "available", "amount": Decimal(-4)},
+        {"account": payee, "bucket": "available", "amount": Decimal(4)},
+    ]
+    assert (posted.record["currency"], posted.record["legs"]) == (stored["currency"], stored["legs"])
+
+
+def test_a_posting_given_the_accounts_just_read_writes_without_reading_them_again(world: LedgerWorld) -> None:
+    alice, bob = world.open_account("alice"), world.open_account("bob")
+    world.credit(alice, "10.00")
+    payer, payee = ledger.customer_account(alice), ledger.customer_account(bob)
+    legs = (Leg(payer, Decimal(-4)), Leg(payee, Decimal(4)))
+    fresh = ledger_store.read_accounts([payer, payee])
+    given = Interleaving(scripted())
+    given.run({"given": lambda: ledger.post(Posting("t-1", "TRANSFER", "EUR", legs), accounts=fresh)})
+    assert given.trace == [("given", "TransactWriteItems")]
+    unread = Interleaving(scripted())
+    unread.run({"unread": lambda: ledger.post(Posting("t-2", "TRANSFER", "EUR", legs))})
+    assert unread.trace == [("unread", "BatchGetItem"), ("unread", "TransactWriteItems")]
+    assert (world.balance(alice), world.balance(bob)) == ((Decimal("2.00"), 0), (Decimal("8.00"), 0))
 
 
 def test_holds_release_and_settle(world: LedgerWorld) -> None:
@@ -183,6 +227,17 @@ def test_reconciliation_finds_a_balance_written_behind_the_ledgers_back(world: L
         "ISSUER_NOT_BALANCED",
         "CURRENCY_NOT_BALANCED",
     }
+
+
+def test_reconciliation_reports_a_customer_balance_below_zero_and_never_a_system_accounts(world: LedgerWorld) -> None:
+    """Emission accounts are negative by design; a customer's balance below zero is money made."""
+    alice = world.open_account("alice")
+    world.credit(alice, "10.00")
+    account = ledger.customer_account(alice)
+    state = ledger_store.read_accounts([account])[account]
+    ledger_store.write_operation([ledger_store.customer_balance_update(state, Decimal(-1), Decimal(0))])
+    negative = [issue for issue in reconciliation.reconcile().issues if issue.kind == "NEGATIVE_BALANCE"]
+    assert [(issue.subject, issue.detail) for issue in negative] == [(f"{account} available", "-1.00")]
 
 
 def test_a_statement_reads_a_window_of_time_page_by_page(world: LedgerWorld, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -311,18 +366,18 @@ def test_the_journal_holds_one_entry_per_leg(world: LedgerWorld) -> None:
     ]
 
 
-def test_each_leg_on_one_bucket_carries_the_balance_after_it(world: LedgerWorld) -> None:
+@pytest.mark.parametrize("payers_second_leg", [2, 1])  # interleaved with the payee's legs, or next to the first
+def test_each_leg_on_one_bucket_carries_the_balance_after_it(world: LedgerWorld, payers_second_leg: int) -> None:
     alice, bob = world.open_account("alice"), world.open_account("bob")
     world.credit(alice, "10.00")
     payer, payee = ledger.customer_account(alice), ledger.customer_account(bob)
-    legs = (Leg(payer, Decimal(-3)), Leg(payee, Decimal(3)), Leg(payer, Decimal(-1)), Leg(payee, Decimal(1)))
-    ledger.post(Posting("t-1", "TRANSFER", "EUR", legs, details={"description": "rent"}))
+    legs = [Leg(payer, Decimal(-3)), Leg(payee, Decimal(3)), Leg(payee, Decimal(1))]
+    legs.insert(payers_second_leg, Leg(payer, Decimal(-1)))
+    ledger.post(Posting("t-1", "TRANSFER", "EUR", tuple(legs), details={"description": "rent"}))
     entries, _ = ledger_store.statement_page(payer, since=None, until=None, page_size=10, page_token=None)
-    assert sorted((entry["leg"], entry["balanceAfter"], entry.get("description")) for entry in entries) == [
-        (0, Decimal(7), "rent"),
-        (1, Decimal(10), None),  # the credit
-        (2, Decimal(6), "rent"),
-    ]
+    assert sorted((entry["leg"], entry["balanceAfter"], entry.get("description")) for entry in entries) == sorted(
+        [(0, Decimal(7), "rent"), (1, Decimal(10), None), (payers_second_leg, Decimal(6), "rent")]  # 1, 10: the credit
+    )
     assert world.balance(alice) == (Decimal(6), 0)
 
 
@@ -388,3 +443,31 @@ def test_a_cancellation_without_reasons_is_retried_and_one_retrying_cannot_cure_
     with pytest.raises(ClientError):
         world.credit(alice, "2.00")
     assert (len(calls), world.balance(alice)) == (1, (Decimal("1.00"), 0))
+
+
+def test_a_limited_posting_cancelled_by_a_conflict_is_tried_again_not_refused(
+    world: LedgerWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a failed condition on the limit's own counter refuses the posting; a conflict elsewhere is a race."""
+    alice = world.open_account("alice")
+    counter = limits_store.counter_key(alice, "TEST_CREDIT", "DAY#2026-03-01", "COUNT")
+    limit = Refusable(
+        limits_store.counter_use(counter, Decimal(1), Decimal(5), 2_000_000_000),
+        BusinessRuleViolation("The daily count is reached", code="LIMIT_EXCEEDED"),
+    )
+    write, calls = ledger_store.write_operation, []
+
+    def conflict_first(writes: list[dict[str, Any]]) -> None:
+        calls.append(len(writes))
+        if len(calls) == 1:  # the account's update met another transaction; the counter's condition held
+            raise _cancelled("None", "None", "TransactionConflict", "None", "None", "None")
+        write(writes)
+
+    monkeypatch.setattr(clock, "pause", lambda seconds: None)
+    monkeypatch.setattr(ledger_store, "write_operation", conflict_first)
+    emission = world.issuer_account("EUR", SystemAccount.EMISSION, "c-1")
+    legs = (Leg(emission, Decimal(-1)), Leg(ledger.customer_account(alice), Decimal(1)))
+    ledger.post(Posting("c-1", "TEST_CREDIT", "EUR", legs, companions=(limit,)))
+    assert calls == [6, 6]  # the record, two balances, two journal entries and the counter, written the second time
+    assert limits_store.counters([counter]) == {(counter["pk"], counter["sk"]): Decimal(1)}
+    assert world.balance(alice) == (Decimal(1), 0)

@@ -9,16 +9,29 @@ from local.aws import EmbeddedAws
 from local.lambdas import LocalLambdas
 from tests.unit.dynamodb_harness import Interleaving, scripted, seeded
 from tests.unit.ledger_world import STAFF, LedgerWorld, build_world
-from wallet import aws, catalog, ledger, ledger_store, payments, reconciliation, refunds, requests_store, transfers
+from wallet import (
+    accounts,
+    aws,
+    catalog,
+    ledger,
+    ledger_store,
+    payments,
+    reconciliation,
+    refunds,
+    requests_store,
+    transfers,
+)
 from wallet.auth import Caller
 from wallet.config import settings
 from wallet.errors import Conflict
 from wallet.idempotency import fingerprint
 from wallet.ledger import Leg, Posting, SystemAccount, WrongState
+from wallet.models.accounts import StatementRequest
 from wallet.models.catalog import CommissionRule, NewBank, OperationType
 from wallet.models.events import EventType
 from wallet.models.requests import BankTopUp, BankWithdrawal, RequestKind, RequestStatus
 from wallet.models.transfers import RefundRequest
+from wallet.money import in_digits
 
 
 @pytest.fixture
@@ -336,3 +349,22 @@ def test_a_top_up_charges_a_tied_commission_half_up(money: Money) -> None:
     assert money.balance("alice") == (Decimal("100.99"), 0)
     assert money.world.system_balance("EUR", SystemAccount.COMMISSION) == Decimal("0.01")
     assert reconciliation.reconcile().clean
+
+
+# --- figures shown in their currency's digits ---
+
+
+def test_balances_and_statements_show_the_currencys_digits_that_dynamodb_trims(money: Money) -> None:
+    """DynamoDB gives 100.00 back as 100: a customer is shown 100.00, and 0.50 as 0.50, not 0.5."""
+    money.transfer("alice", "bob", "0.50", None)
+    alice = money.world.customer("alice")
+    [coin] = accounts.list_coins(alice).coins
+    assert (str(coin.available_balance), str(coin.held_balance)) == ("99.50", "0.00")
+    wanted = StatementRequest.model_validate({"filter": {"coinSerial": money.coins["alice"]}})
+    shown = [(str(entry.amount), str(entry.balance_after)) for entry in accounts.statement(alice, wanted).records]
+    assert shown == [("-0.50", "99.50"), ("100.00", "100.00")]
+
+
+def test_a_figure_with_more_digits_than_its_currency_is_shown_as_it_is_never_rounded_away() -> None:
+    assert str(in_digits(Decimal("10.005"), 2)) == "10.005"
+    assert str(in_digits(Decimal(7), 0)) == "7"
