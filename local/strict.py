@@ -7,7 +7,9 @@ from typing import Any
 
 import boto3
 from botocore.awsrequest import AWSResponse, HTTPHeaders
+from moto.dynamodb.exceptions import MockValidationException
 from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.table import Table
 from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
 from moto.stepfunctions.parser.asl.eval.environment import Environment
 
@@ -50,6 +52,7 @@ class StrictWorld:
 
     def install(self, session: boto3.Session) -> None:
         self._patch(DynamoType, "__init__", _normalising_init(DynamoType.__init__))
+        self._patch(Table, "put_item", _index_keys_typed(Table.put_item))
         self._patch(ErrorEqualsDecl, "_eval_body", _states_all_as_aws(ErrorEqualsDecl._eval_body))
         events = session.events
         events.register("before-parameter-build.dynamodb.GetItem", _require_consistent_get)
@@ -105,6 +108,27 @@ def _normalising_init(original: Callable[..., None]) -> Callable[..., None]:
             self.value = [normalised_number(value) for value in self.value]
 
     return init
+
+
+def _index_keys_typed(original: Callable[..., Any]) -> Callable[..., Any]:
+    """An item's index key attributes must have their declared type (a NULL sort key included): DynamoDB
+    refuses the write, moto checks only a PutItem's NULL global index keys. Every put goes through here
+    (PutItem, BatchWriteItem, a transaction's Put; a refused one cancels nothing: the request fails)."""
+
+    def put_item(self: Table, item_attrs: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        declared = {definition["AttributeName"]: definition["AttributeType"] for definition in self.attr}
+        for index in [*self.indexes, *self.global_indexes]:
+            for key in index.schema:
+                name = key["AttributeName"]
+                actual = next(iter(item_attrs[name]), None) if name in item_attrs else declared[name]
+                if actual != declared[name]:
+                    raise MockValidationException(
+                        "One or more parameter values were invalid: Type mismatch for Index Key "
+                        f"{name} Expected: {declared[name]} Actual: {actual} IndexName: {index.name}"
+                    )
+        return original(self, item_attrs, *args, **kwargs)
+
+    return put_item
 
 
 def _states_all_as_aws(original: Callable[[ErrorEqualsDecl, Environment], None]) -> Callable[..., None]:

@@ -73,6 +73,36 @@ def test_cancellation_reasons_are_injected_per_item_as_dynamodb_gives_them(embed
     assert aws.dynamodb().scan(TableName=table, Select="COUNT")["Count"] >= 2
 
 
+@pytest.mark.parametrize(("sort_key", "actual"), [(None, "NULL"), (Decimal(7), "N"), ({"at": "2026"}, "M")])
+def test_an_index_key_of_another_type_than_declared_is_refused_by_every_put(
+    embedded_aws: EmbeddedAws, sort_key: object, actual: str
+) -> None:
+    """gsi1sk is declared a string: AWS refuses a write giving it another type, NULL included (moto took
+    a NULL index key in a transaction or a batch, and any other type everywhere). Without it, the index
+    simply leaves the item out."""
+    table, client = settings().payment_tools_table, aws.dynamodb()
+    item = {"pk": "CARD#1", "sk": "CARD", "gsi1pk": "CARDS#org", "gsi1sk": sort_key}
+    expected = (
+        "One or more parameter values were invalid: Type mismatch for Index Key gsi1sk "
+        f"Expected: S Actual: {actual} IndexName: gsi1"
+    )
+    for write in (
+        lambda: client.put_item(TableName=table, Item=item),
+        lambda: client.transact_write_items(TransactItems=[{"Put": {"TableName": table, "Item": item}}]),
+        lambda: client.batch_write_item(RequestItems={table: [{"PutRequest": {"Item": item}}]}),
+    ):
+        with pytest.raises(ClientError) as refused:
+            write()
+        assert (refused.value.response["Error"]["Code"], refused.value.response["Error"]["Message"]) == (
+            "ValidationException",
+            expected,
+        )
+    assert client.scan(TableName=table)["Items"] == []
+    sparse = {key: value for key, value in item.items() if key != "gsi1sk"}
+    client.transact_write_items(TransactItems=[{"Put": {"TableName": table, "Item": sparse}}])
+    assert client.scan(TableName=table)["Items"] == [sparse]
+
+
 def _run(definition: dict[str, Any]) -> dict[str, Any]:
     client = boto3.client("stepfunctions")
     machine = client.create_state_machine(
