@@ -75,19 +75,29 @@ FEE_PATTERN = rf"^0*[0-9]{{1,15}}{_FRACTION}$"
 PERCENT_PATTERN = r"^0*(100(\.0+)?|[0-9]{1,2}(\.([0-9]{0,3}[1-9]0*|0+))?)$"
 
 
-def _documented(description: str, pattern: str, *, minimum_exclusive: bool, upper: dict[str, int] | None = None) -> Any:
-    """What the published contract says of a decimal: the grammar as a string, or a JSON number. Only whole
-    numbers are promised as JSON numbers: a fraction's digits depend on how the client's JSON library writes
-    a float (0.1 + 0.2, 1e-05), which the API reads as written and refuses when they exceed the grammar."""
-    bound = {"exclusiveMinimum": 0} if minimum_exclusive else {"minimum": 0}
-    bound |= upper or {"exclusiveMaximum": int(MAX_AMOUNT)}
-    return WithJsonSchema(
-        {
-            "anyOf": [{"type": "string", "pattern": pattern}, {"type": "integer", **bound}],
-            "description": description,
-        },
+# What the published contract says of each decimal: the grammar as a string, or a JSON number. Only whole
+# numbers are promised as JSON numbers: a fraction's digits depend on how the client's JSON library writes a
+# float (0.1 + 0.2, 1e-05), which the API reads as written and refuses when they exceed the grammar. Built once,
+# at import, from plain data (the drift test checks the published openapi.json against it).
+AMOUNT_SCHEMA, FEE_SCHEMA, PERCENT_SCHEMA = (
+    WithJsonSchema(
+        {"anyOf": [{"type": "string", "pattern": pattern}, {"type": "integer", **integers}], "description": text},
         mode="validation",
     )
+    for text, pattern, integers in (
+        (
+            "A positive amount, at most the currency's fractional digits",
+            AMOUNT_PATTERN,
+            {"exclusiveMinimum": 0, "exclusiveMaximum": int(MAX_AMOUNT)},
+        ),
+        (
+            "A money figure, at most the currency's fractional digits",
+            FEE_PATTERN,
+            {"minimum": 0, "exclusiveMaximum": int(MAX_AMOUNT)},
+        ),
+        ("A percentage, 0 to 100 with at most 4 decimals", PERCENT_PATTERN, {"minimum": 0, "maximum": 100}),
+    )
+)
 
 
 # Money leaves the API as a decimal string; stored, it stays a DynamoDB number.
@@ -97,26 +107,21 @@ Amount = Annotated[
     Decimal,
     BeforeValidator(_parse_amount),
     AS_DECIMAL_STRING,
-    _documented("A positive amount, at most the currency's fractional digits", AMOUNT_PATTERN, minimum_exclusive=True),
+    AMOUNT_SCHEMA,
 ]
 # A non-negative money figure a client sets (a fixed fee, a bound); its precision too waits for the currency.
 Fee = Annotated[
     Decimal,
     BeforeValidator(_parse_fee),
     AS_DECIMAL_STRING,
-    _documented("A money figure, at most the currency's fractional digits", FEE_PATTERN, minimum_exclusive=False),
+    FEE_SCHEMA,
 ]
 # A percentage 0..100 with at most 4 decimals.
 Percent = Annotated[
     Decimal,
     BeforeValidator(_parse_percent),
     AS_DECIMAL_STRING,
-    _documented(
-        "A percentage, 0 to 100 with at most 4 decimals",
-        PERCENT_PATTERN,
-        minimum_exclusive=False,
-        upper={"maximum": 100},
-    ),
+    PERCENT_SCHEMA,
 ]
 # Any money figure in an answer.
 Money = Annotated[Decimal, AS_DECIMAL_STRING]
