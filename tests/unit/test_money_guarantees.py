@@ -125,7 +125,14 @@ def test_a_top_up_decided_from_a_stale_copy_is_refused(world: LedgerWorld, first
     if second == "expire":
         assert outcomes[second].value() == decided  # the expiry finds the decision that won
     else:
-        assert isinstance(outcomes[second].error, WrongState)
+        refused = outcomes[second].error
+        assert isinstance(refused, WrongState)
+        # An accept moves money: the ledger's request-state guard refuses it; a decline writes the request alone.
+        assert refused.message == (
+            "The request is no longer in the state this decision needs"
+            if second == "accept"
+            else "The request is no longer PENDING"
+        )
     stored = requests_store.get(request.request_identifier)
     assert stored is not None
     assert stored[0].status == decided
@@ -133,6 +140,25 @@ def test_a_top_up_decided_from_a_stale_copy_is_refused(world: LedgerWorld, first
     credited = Decimal("20.00") if decided == RequestStatus.ACCEPTED else 0
     assert world.balance(alice) == (credited, 0)
     assert reconciliation.reconcile().clean
+
+
+def _nulls(value: object, path: str = "") -> list[str]:
+    if isinstance(value, dict):
+        return [null for key, inner in value.items() for null in _nulls(inner, f"{path}.{key}")]
+    if isinstance(value, list):
+        return [null for index, inner in enumerate(value) for null in _nulls(inner, f"{path}[{index}]")]
+    return [path] if value is None else []
+
+
+def test_a_request_is_stored_without_the_fields_it_does_not_have(world: LedgerWorld) -> None:
+    """No reference, recipient or reason given: the attributes are absent, never NULL (a filter on
+    attribute_exists, a NULL-typed index key and every byte stored count on it)."""
+    request = world.pending_request("top-up-1", RequestKind.TOP_UP, world.open_account("alice"), "20.00")
+    key = {"pk": f"REQUEST#{request.request_identifier}", "sk": "REQUEST"}
+    item = aws.dynamodb().get_item(TableName=settings().requests_table, Key=key, ConsistentRead=True)["Item"]
+    assert _nulls(item) == []
+    assert {"reference", "recipientName", "accountNumber"}.isdisjoint(item)
+    assert item["history"] == [{"status": "PENDING", "at": request.created_at}]
 
 
 @pytest.mark.parametrize("kind", [RequestKind.TOP_UP, RequestKind.WITHDRAWAL])
