@@ -445,11 +445,21 @@ def test_a_cancellation_without_reasons_is_retried_and_one_retrying_cannot_cure_
     assert (len(calls), world.balance(alice)) == (1, (Decimal("1.00"), 0))
 
 
-def test_a_limited_posting_cancelled_by_a_conflict_is_tried_again_not_refused(
-    world: LedgerWorld, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("condition", ["request state", "limit"])
+def test_a_posting_with_its_own_conditions_cancelled_by_a_conflict_is_tried_again_not_refused(
+    world: LedgerWorld, monkeypatch: pytest.MonkeyPatch, condition: str
 ) -> None:
-    """Only a failed condition on the limit's own counter refuses the posting; a conflict elsewhere is a race."""
+    """Only a failed condition on the request's state (the guard) or a limit's counter refuses the posting;
+    a conflict on an account while those conditions held is a race: tried again."""
     alice = world.open_account("alice")
+    request = {"pk": "REQUEST#r-1", "sk": "REQUEST"}
+    guard = {
+        "Put": {
+            "TableName": settings().requests_table,
+            "Item": request,
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+    }
     counter = limits_store.counter_key(alice, "TEST_CREDIT", "DAY#2026-03-01", "COUNT")
     limit = Refusable(
         limits_store.counter_use(counter, Decimal(1), Decimal(5), 2_000_000_000),
@@ -459,7 +469,7 @@ def test_a_limited_posting_cancelled_by_a_conflict_is_tried_again_not_refused(
 
     def conflict_first(writes: list[dict[str, Any]]) -> None:
         calls.append(len(writes))
-        if len(calls) == 1:  # the account's update met another transaction; the counter's condition held
+        if len(calls) == 1:  # the account's update met another transaction; the last write's condition held
             raise _cancelled("None", "None", "TransactionConflict", "None", "None", "None")
         write(writes)
 
@@ -467,7 +477,10 @@ def test_a_limited_posting_cancelled_by_a_conflict_is_tried_again_not_refused(
     monkeypatch.setattr(ledger_store, "write_operation", conflict_first)
     emission = world.issuer_account("EUR", SystemAccount.EMISSION, "c-1")
     legs = (Leg(emission, Decimal(-1)), Leg(ledger.customer_account(alice), Decimal(1)))
-    ledger.post(Posting("c-1", "TEST_CREDIT", "EUR", legs, companions=(limit,)))
-    assert calls == [6, 6]  # the record, two balances, two journal entries and the counter, written the second time
-    assert limits_store.counters([counter]) == {(counter["pk"], counter["sk"]): Decimal(1)}
+    conditions: dict[str, dict[str, Any]] = {"request state": {"guard": guard}, "limit": {"companions": (limit,)}}
+    ledger.post(Posting("c-1", "TEST_CREDIT", "EUR", legs, **conditions[condition]))
+    assert calls == [6, 6]  # the record, two balances, two journal entries and the condition's write, twice
     assert world.balance(alice) == (Decimal(1), 0)
+    written = {"request state": (settings().requests_table, request), "limit": (settings().journal_table, counter)}
+    table, key = written[condition]
+    assert aws.dynamodb().get_item(TableName=table, Key=key, ConsistentRead=True).get("Item") is not None
