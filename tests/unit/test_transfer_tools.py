@@ -7,13 +7,15 @@ from typing import Any
 import pytest
 
 from local.aws import EmbeddedAws
+from tests.unit.dynamodb_harness import Interleaving, scripted
 from tests.unit.ledger_world import STAFF, LedgerWorld, build_world
-from wallet import account_lifecycle, audit_store, catalog, ledger, ledger_store, limits, transfers
+from wallet import account_lifecycle, audit_store, catalog, events, ledger, ledger_store, limits, transfers
 from wallet.aws import dynamodb
 from wallet.config import settings
 from wallet.errors import BusinessRuleViolation, Conflict, InvalidInput, NotFound
 from wallet.ledger import AccountFrozen, SystemAccount
 from wallet.models.catalog import CommissionRule, NewIssuer, OperationType
+from wallet.models.events import EventType
 from wallet.models.identity import public_name
 from wallet.models.limits import LimitRule, WindowLimit
 from wallet.models.roles import Role
@@ -129,6 +131,7 @@ def test_a_transfer_answers_and_records_what_it_moved(world: LedgerWorld) -> Non
     assert record["type"] == "TRANSFER"
     assert "destinationSmartCardId" not in record
     [event] = _outbox(done.business_process_id)
+    assert event["id"] == events.event_id(EventType.TRANSFER_COMPLETED, done.business_process_id)  # deduped by
     assert event["pk"] == f"EVENT#{alice}"  # in order with the sender's other events
     assert event["organizationIds"] == ["org-alice", "org-bob"]
     assert (event["type"], event["data"]) == (
@@ -181,8 +184,9 @@ def test_a_transfer_counts_against_the_senders_limit(world: LedgerWorld) -> None
         ),
         STAFF,
     )
-    alice, bob = world.open_account("alice"), world.open_account("bob")
+    alice, bob, carol = world.open_account("alice"), world.open_account("bob"), world.open_account("carol")
     world.credit(alice, "100.00")
+    world.credit(carol, "100.00")
     done = _transfer(world, "alice", alice, bob, "20.00")
     with pytest.raises(limits.LimitExceeded) as refused:
         _transfer(world, "alice", alice, bob, "20.00")
@@ -190,7 +194,34 @@ def test_a_transfer_counts_against_the_senders_limit(world: LedgerWorld) -> None
     record = ledger_store.get_process(done.business_process_id)
     assert record is not None
     _transfer(world, "alice", alice, bob, "10.00")
-    assert world.balance(bob) == (Decimal("30.00"), Decimal(0))
+    _transfer(world, "carol", carol, bob, "30.00")  # the same rule, her own account's counter
+    assert world.balance(bob) == (Decimal("60.00"), Decimal(0))
+
+
+def test_an_accounts_own_limit_wins_over_its_roles(world: LedgerWorld) -> None:
+    alice, bob, carol = world.open_account("alice"), world.open_account("bob"), world.open_account("carol")
+    for role_or_coin in ({"role": Role.INDIVIDUAL, "perOperation": "30"}, {"coinSerial": alice, "perOperation": "5"}):
+        rule = {"operationType": OperationType.TRANSFER, "currencyCode": "EUR", **role_or_coin}
+        limits.set_rule(LimitRule.model_validate(rule), STAFF)
+    world.credit(alice, "100.00")
+    world.credit(carol, "100.00")
+    with pytest.raises(limits.LimitExceeded) as refused:
+        _transfer(world, "alice", alice, bob, "6.00")
+    assert refused.value.details[0]["field"] == "perOperation"
+    _transfer(world, "carol", carol, bob, "6.00")  # the role's rule: up to 30
+    assert world.balance(bob) == (Decimal("6.00"), Decimal(0))
+
+
+def test_a_transfer_posts_on_the_accounts_it_was_checked_on_without_reading_them_again(world: LedgerWorld) -> None:
+    """prepare reads both accounts once; execute writes, its version guard standing on that read."""
+    alice, bob = world.open_account("alice"), world.open_account("bob")
+    world.credit(alice, "10.00")
+    caller = world.customer("alice")
+    prepared = transfers.prepare(caller, alice, bob, Decimal("4.00"))
+    race = Interleaving(scripted())
+    race.run({"execute": lambda: transfers.execute(caller, prepared, idempotency_key=None, fingerprint="-")})
+    assert race.trace == [("execute", "TransactWriteItems")]
+    assert (world.balance(alice), world.balance(bob)) == ((Decimal("6.00"), 0), (Decimal("4.00"), 0))
 
 
 def test_a_replay_answers_the_first_transfer_in_its_digits_before_any_check(world: LedgerWorld) -> None:
