@@ -1,6 +1,10 @@
 """EventBridge rules on Step Functions executions, delivered as AWS would: moto's Step Functions emits no
 "Execution Status Change" events, so a watcher reads ended executions and hands each status change that a
-template rule's pattern matches to that rule's function, once."""
+template rule's pattern matches to that rule's function, once.
+
+The watcher reads moto's own store of executions, every one of them: through the API it read only the newest
+100 of each state machine (ListExecutions' first page), so on a long-running server a workflow ending after
+100 newer ones had started was never delivered; and the calls were most of an idle world's CPU."""
 
 import json
 import uuid
@@ -8,6 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from moto.events.models import EventPattern
+from moto.stepfunctions.parser.api import ExecutionStatus
+from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
 from local.aws import ACCOUNT_ID, REGION
 from local.lambdas import LocalLambdas
@@ -26,8 +32,6 @@ class ExecutionRules:
             for function, pattern in lambdas.aws.template.event_rules()
         ]
         self._delivered: set[tuple[str, str]] = set()
-        # The world's own: the watcher polls ten times a second, and building a client costs more than its calls.
-        self._stepfunctions = lambdas.aws.client("stepfunctions")
         self._poller = Poller("local-execution-rules", poll_seconds, self.deliver_ended)
 
     def start(self) -> "ExecutionRules":
@@ -40,14 +44,26 @@ class ExecutionRules:
 
     def deliver_ended(self) -> None:
         """Every ended execution's status change, to the rules that match it; each change once."""
-        client = self._stepfunctions
-        for machine in client.list_state_machines()["stateMachines"]:
-            for execution in client.list_executions(stateMachineArn=machine["stateMachineArn"])["executions"]:
-                change = (execution["executionArn"], execution["status"])
-                if execution["status"] == "RUNNING" or change in self._delivered:
+        for machine in list(stepfunctions_parser_backends[ACCOUNT_ID][REGION].state_machines):
+            for execution in list(machine.executions):
+                # The parser's execution (moto runs our ASL): no status until it starts; its stop date is set first.
+                status: ExecutionStatus | None = execution.exec_status  # type: ignore[attr-defined]
+                if status is None or status == ExecutionStatus.RUNNING:
+                    continue
+                change = (execution.execution_arn, status.value)
+                if change in self._delivered:
                     continue
                 self._delivered.add(change)
-                event = _status_change(dict(execution))
+                event = _status_change(
+                    {
+                        "executionArn": execution.execution_arn,
+                        "stateMachineArn": machine.arn,
+                        "name": execution.name,
+                        "status": status.value,
+                        "startDate": execution.start_date,
+                        "stopDate": execution.stop_date,
+                    }
+                )
                 for pattern, function in self.rules:
                     if pattern.matches_event(event):  # type: ignore[arg-type]
                         self.lambdas.invoke(function, event)
