@@ -6,6 +6,7 @@ import os
 import re
 import secrets
 import uuid
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -13,8 +14,10 @@ import boto3
 import botocore.session
 from botocore.loaders import Loader, create_loader
 from moto import mock_aws
+from moto.secretsmanager.models import SecretsManagerBackend
+from moto.stepfunctions.models import StepFunctionBackend
 
-from local import moto_asl, moto_transactions
+from local import moto_asl, moto_snapshot, moto_transactions
 from local.outbox import Outbox
 from local.strict import StrictWorld
 from local.template import Template, resolve
@@ -33,6 +36,25 @@ TABLE_PROPERTIES = (
 )
 # Each world's id, in the ARNs of its functions: a workflow thread left from one world must not reach the next.
 WORLD_IDS = re.compile(r"world-[0-9a-f]{12}")
+
+
+@dataclass(frozen=True)
+class _Provisioned:
+    """What provisioning a template with some parameters left: the world's references and moto's state."""
+
+    template: Template
+    world_id: str
+    references: dict[str, str]
+    moto: moto_snapshot.Snapshot
+
+
+# Per process, by template and parameters: tests start hundreds of worlds of a few kinds.
+_PROVISIONED: dict[tuple[int, str], _Provisioned] = {}
+
+
+def _generated_secret() -> str:
+    """As CloudFormation's GenerateSecretString gives each deployment its own."""
+    return secrets.token_urlsafe(48)
 
 
 @cache
@@ -83,7 +105,13 @@ class EmbeddedAws:
         self.outbox.install(boto3.DEFAULT_SESSION)  # type: ignore[arg-type]
         if self.strict:
             self.strict.install(boto3.DEFAULT_SESSION)  # type: ignore[arg-type]
-        self._provision()
+        key = (id(self.template), json.dumps([self.parameter_overrides, self.secret_values], sort_keys=True))
+        provisioned = _PROVISIONED.get(key)
+        if provisioned and provisioned.template is self.template:
+            self._restore(provisioned)
+        else:
+            self._provision()
+            _PROVISIONED[key] = _Provisioned(self.template, self.world_id, dict(self.references), moto_snapshot.take())
         return self
 
     def stop(self) -> None:
@@ -146,6 +174,29 @@ class EmbeddedAws:
             self.references |= {name: arn, f"{name}.Arn": arn, f"{name}.Name": name}
         self.client("ses").verify_email_identity(EmailAddress=self.references["SenderEmail"])
 
+    def _restore(self, provisioned: _Provisioned) -> None:
+        """As `_provision` would leave moto, from a copy of what it left before: with this world's own id in the
+        ARNs of the functions its state machines call, and its own generated secrets."""
+
+        def own(text: str) -> str:
+            return text.replace(provisioned.world_id, self.world_id)
+
+        self.references = {name: own(value) for name, value in provisioned.references.items()}
+        generated = set(self.template.resources_of("AWS::SecretsManager::Secret")) - set(self.secret_values)
+        for backend in moto_snapshot.restore(provisioned.moto):
+            if isinstance(backend, StepFunctionBackend):
+                for machine in backend.state_machines:
+                    machine.definition = own(machine.definition)
+            if isinstance(backend, SecretsManagerBackend):
+                for name in generated:
+                    backend.put_secret_value(
+                        secret_id=name,
+                        secret_string=_generated_secret(),
+                        secret_binary=None,  # type: ignore[arg-type]
+                        client_request_token=None,  # type: ignore[arg-type]
+                        version_stages=["AWSCURRENT"],
+                    )
+
     def _create_table(self, name: str, props: dict[str, Any]) -> str:
         table_name = str(props.get("TableName", name))
         client = self.client("dynamodb")
@@ -192,7 +243,7 @@ class EmbeddedAws:
         return str(answer["stateMachineArn"])
 
     def _create_secret(self, name: str, props: dict[str, Any]) -> str:
-        value = self.secret_values.get(name) or secrets.token_urlsafe(48)
+        value = self.secret_values.get(name) or _generated_secret()
         answer = self.client("secretsmanager").create_secret(
             Name=name, SecretString=value, Description=props.get("Description", "")
         )

@@ -1,0 +1,97 @@
+"""Worlds restored from a provisioned copy (local/moto_snapshot.py, EmbeddedAws._restore): each is the world that
+provisioning makes, with its own id and its own generated secrets, and none sees what an earlier one wrote."""
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from local import aws as local_aws
+from local.aws import EmbeddedAws
+from tests.conftest import ADMIN_PASSWORD, TEMPLATE
+
+PARAMETERS = {"AdminLogin": "admin@wallet.test", "SystemAccountShards": "4"}
+
+
+def _described() -> dict[str, Any]:
+    """What a world's resources look like through the API, its data and ids aside."""
+    dynamodb, sqs, stepfunctions = boto3.client("dynamodb"), boto3.client("sqs"), boto3.client("stepfunctions")
+    tables = {}
+    for name in dynamodb.list_tables()["TableNames"]:
+        table = dynamodb.describe_table(TableName=name)["Table"]
+        tables[name] = {key: table.get(key) for key in ("KeySchema", "GlobalSecondaryIndexes", "StreamSpecification")}
+        tables[name]["ttl"] = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+        tables[name]["items"] = dynamodb.scan(TableName=name)["Count"]
+    queues = {
+        url.rsplit("/", 1)[1]: sqs.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["VisibilityTimeout", "RedrivePolicy", "ApproximateNumberOfMessages"]
+        )["Attributes"]
+        for url in sqs.list_queues()["QueueUrls"]
+    }
+    events = boto3.client("events")
+    rules = {
+        rule["Name"]: (rule["EventPattern"], events.list_targets_by_rule(Rule=rule["Name"])["Targets"])
+        for rule in events.list_rules()["Rules"]
+    }
+    machines = {
+        machine["name"]: stepfunctions.describe_state_machine(stateMachineArn=machine["stateMachineArn"])["definition"]
+        for machine in stepfunctions.list_state_machines()["stateMachines"]
+    }
+    secrets = sorted(secret["Name"] for secret in boto3.client("secretsmanager").list_secrets()["SecretList"])
+    identities = boto3.client("ses").list_identities()["Identities"]
+    return {
+        "tables": tables,
+        "queues": queues,
+        "rules": rules,
+        "machines": machines,
+        "secrets": secrets,
+        "ses": identities,
+    }
+
+
+def _secret(world: EmbeddedAws, name: str) -> str:
+    return str(boto3.client("secretsmanager").get_secret_value(SecretId=world.references[name])["SecretString"])
+
+
+def _write_something(world: EmbeddedAws) -> None:
+    boto3.client("dynamodb").put_item(
+        TableName=world.references["UsersTable"], Item={"pk": {"S": "written"}, "sk": {"S": "by a test"}}
+    )
+    boto3.client("sqs").send_message(QueueUrl=world.references["WebhookEventsQueue"], MessageBody="{}")
+
+
+def test_a_restored_world_is_the_provisioned_one_with_its_own_id_and_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(local_aws, "_PROVISIONED", {})
+
+    def world() -> EmbeddedAws:
+        return EmbeddedAws(TEMPLATE, parameters=PARAMETERS, secret_values={"AdminPasswordSecret": ADMIN_PASSWORD})
+
+    with world() as provisioned:
+        expected = _described()
+        first = (provisioned.world_id, _secret(provisioned, "TokenSigningSecret"), dict(provisioned.references))
+        _write_something(provisioned)
+    assert first[0] in json.dumps(expected["machines"])  # the Lambda tasks name the world
+
+    def not_again() -> None:
+        raise AssertionError("a world of the same template and parameters is provisioned again")
+
+    monkeypatch.setattr(EmbeddedAws, "_provision", not_again)
+    seen = [first]
+    for _ in range(2):  # the second restore must not see what the first restored world wrote
+        with world() as restored:
+            described = _described()
+            assert described["machines"] == {
+                name: definition.replace(first[0], restored.world_id)
+                for name, definition in expected["machines"].items()
+            }
+            assert first[0] not in json.dumps(described["machines"])
+            assert described == expected | {"machines": described["machines"]}
+            assert restored.references == {
+                name: value.replace(first[0], restored.world_id) for name, value in first[2].items()
+            }
+            token_key = _secret(restored, "TokenSigningSecret")
+            assert token_key not in {secret for _, secret, _ in seen}  # each deployment generates its own
+            assert _secret(restored, "AdminPasswordSecret") == ADMIN_PASSWORD
+            seen.append((restored.world_id, token_key, restored.references))
+            _write_something(restored)
