@@ -9,13 +9,15 @@ import uuid
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import boto3
 import botocore.session
 from botocore.loaders import Loader, create_loader
 from moto import mock_aws
-from moto.secretsmanager.models import SecretsManagerBackend
+from moto.secretsmanager.models import FakeSecret, SecretsManagerBackend
 from moto.stepfunctions.models import StepFunctionBackend
+from moto.stepfunctions.parser.api import ExecutionStatus
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
 from local import moto_asl, moto_snapshot, moto_transactions
@@ -43,14 +45,14 @@ WORLD_IDS = re.compile(r"world-[0-9a-f]{12}")
 class _Provisioned:
     """What provisioning a template with some parameters left: the world's references and moto's state."""
 
-    template: Template
     world_id: str
     references: dict[str, str]
     moto: moto_snapshot.Snapshot
 
 
-# Per process, by template and parameters: tests start hundreds of worlds of a few kinds.
-_PROVISIONED: dict[tuple[int, str], _Provisioned] = {}
+# Per process, by template (read once: its body is not changed afterwards) and parameters: tests start hundreds
+# of worlds of a few kinds.
+_PROVISIONED: WeakKeyDictionary[Template, dict[str, _Provisioned]] = WeakKeyDictionary()
 
 
 def _generated_secret() -> str:
@@ -106,28 +108,30 @@ class EmbeddedAws:
         self.outbox.install(boto3.DEFAULT_SESSION)  # type: ignore[arg-type]
         if self.strict:
             self.strict.install(boto3.DEFAULT_SESSION)  # type: ignore[arg-type]
-        key = (id(self.template), json.dumps([self.parameter_overrides, self.secret_values], sort_keys=True))
-        provisioned = _PROVISIONED.get(key)
-        if provisioned and provisioned.template is self.template:
+        kinds = _PROVISIONED.setdefault(self.template, {})
+        kind = json.dumps([self.parameter_overrides, self.secret_values], sort_keys=True)
+        if provisioned := kinds.get(kind):
             self._restore(provisioned)
         else:
             self._provision()
-            _PROVISIONED[key] = _Provisioned(self.template, self.world_id, dict(self.references), moto_snapshot.take())
+            kinds[kind] = _Provisioned(self.world_id, dict(self.references), moto_snapshot.take())
         return self
 
     def stop(self) -> None:
         """Stops running workflow executions first. One that cannot be stopped goes on in its thread, but its
         Lambda tasks name this world's id, which no later world answers."""
-        # Read from moto's store, as the API's list would only give each machine's newest 100 (and a client
-        # made to stop a world was a tenth of its start-up).
-        for machine in stepfunctions_parser_backends[ACCOUNT_ID][REGION].state_machines:
-            for execution in list(machine.executions):
-                if execution.status == "RUNNING":
-                    with contextlib.suppress(Exception):  # moto cannot stop an execution whose thread has not begun
-                        machine.stop_execution(execution.execution_arn)
-        self._mock.stop()
-        if self.strict:
-            self.strict.uninstall()
+        try:
+            # Read from moto's store, as the API's list would only give each machine's newest 100 (and a client
+            # made to stop a world was a tenth of its start-up). An execution not yet begun has no status.
+            for machine in stepfunctions_parser_backends[ACCOUNT_ID][REGION].state_machines:
+                for execution in list(machine.executions):
+                    if execution.exec_status == ExecutionStatus.RUNNING:  # type: ignore[attr-defined]
+                        with contextlib.suppress(Exception):
+                            machine.stop_execution(execution.execution_arn)
+        finally:
+            self._mock.stop()
+            if self.strict:
+                self.strict.uninstall()
 
     def client(self, service: str) -> Any:
         """The world's own client of a service, made once: building a client costs milliseconds, and the world
@@ -184,20 +188,22 @@ class EmbeddedAws:
             return text.replace(provisioned.world_id, self.world_id)
 
         self.references = {name: own(value) for name, value in provisioned.references.items()}
-        generated = set(self.template.resources_of("AWS::SecretsManager::Secret")) - set(self.secret_values)
+        generated = [
+            name
+            for name in self.template.resources_of("AWS::SecretsManager::Secret")
+            if not self.secret_values.get(name)
+        ]
         for backend in moto_snapshot.restore(provisioned.moto):
             if isinstance(backend, StepFunctionBackend):
                 for machine in backend.state_machines:
                     machine.definition = own(machine.definition)
             if isinstance(backend, SecretsManagerBackend):
-                for name in generated:
-                    backend.put_secret_value(
-                        secret_id=name,
-                        secret_string=_generated_secret(),
-                        secret_binary=None,  # type: ignore[arg-type]
-                        client_request_token=None,  # type: ignore[arg-type]
-                        version_stages=["AWSCURRENT"],
-                    )
+                for name in generated:  # its one version gets another value, as a new deployment generates
+                    secret, value = backend.secrets[name], _generated_secret()
+                    assert isinstance(secret, FakeSecret)  # not a replica: the template makes none
+                    secret.secret_string = value
+                    for version in secret.versions.values():
+                        version["secret_string"] = value
 
     def _create_table(self, name: str, props: dict[str, Any]) -> str:
         table_name = str(props.get("TableName", name))

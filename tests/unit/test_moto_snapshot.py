@@ -6,6 +6,8 @@ from typing import Any
 
 import boto3
 import pytest
+from moto.core.models import botocore_stubber
+from moto.stepfunctions.parser.backend.execution import Execution
 
 from local import aws as local_aws
 from local.aws import EmbeddedAws
@@ -51,7 +53,25 @@ def _described() -> dict[str, Any]:
 
 
 def _secret(world: EmbeddedAws, name: str) -> str:
-    return str(boto3.client("secretsmanager").get_secret_value(SecretId=world.references[name])["SecretString"])
+    client = boto3.client("secretsmanager")
+    [version] = client.list_secret_version_ids(SecretId=world.references[name])["Versions"]  # as provisioned: one
+    return str(client.get_secret_value(SecretId=world.references[name], VersionId=version["VersionId"])["SecretString"])
+
+
+def _naming(value: Any, text: str, path: str, seen: set[int]) -> list[str]:
+    """Where in moto's objects `text` is written: the path of each string holding it."""
+    if isinstance(value, str):
+        return [path] if text in value else []
+    if id(value) in seen or isinstance(value, type):
+        return []
+    seen.add(id(value))
+    if isinstance(value, dict):
+        return [found for key, item in value.items() for found in _naming(item, text, f"{path}[{key!r}]", seen)]
+    if isinstance(value, list | tuple | set):
+        return [found for index, item in enumerate(value) for found in _naming(item, text, f"{path}[{index}]", seen)]
+    if hasattr(value, "__dict__"):
+        return _naming(vars(value), text, f"{path}<{type(value).__name__}>", seen)
+    return []
 
 
 def _write_something(world: EmbeddedAws) -> None:
@@ -72,6 +92,11 @@ def test_a_restored_world_is_the_provisioned_one_with_its_own_id_and_secrets(mon
         first = (provisioned.world_id, _secret(provisioned, "TokenSigningSecret"), dict(provisioned.references))
         _write_something(provisioned)
     assert first[0] in json.dumps(expected["machines"])  # the Lambda tasks name the world
+    # ... and nothing else moto keeps does, so the restore's renaming misses none.
+    [kept] = local_aws._PROVISIONED[TEMPLATE].values()
+    places = _naming(kept.moto.backends, first[0], "", set())
+    assert places
+    assert all(place.endswith("<StateMachine>['definition']") for place in places), places
 
     def not_again() -> None:
         raise AssertionError("a world of the same template and parameters is provisioned again")
@@ -95,3 +120,11 @@ def test_a_restored_world_is_the_provisioned_one_with_its_own_id_and_secrets(mon
             assert _secret(restored, "AdminPasswordSecret") == ADMIN_PASSWORD
             seen.append((restored.world_id, token_key, restored.references))
             _write_something(restored)
+
+
+def test_a_world_stops_with_an_execution_that_has_not_begun(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Execution, "start", lambda self: None)  # its thread never begins: it has no status
+    world = EmbeddedAws(TEMPLATE, parameters=PARAMETERS).start()
+    boto3.client("stepfunctions").start_execution(stateMachineArn=world.references["ApprovalWorkflow"], input="{}")
+    world.stop()
+    assert not botocore_stubber.enabled  # moto is stopped: the next world starts afresh
