@@ -29,8 +29,10 @@ run: $(RUN_STAMP)
 	$(BIN)/python -m local
 
 # One worker per core, each with its own embedded worlds; tests sharing a module-scoped build stay on one worker.
+# Bytecode caches are written even where the environment says not to (PYTHONDONTWRITEBYTECODE, set on CI's
+# machines): each worker and each tool a test starts would otherwise compile the same sources again.
 test: $(DEV_STAMP)
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
