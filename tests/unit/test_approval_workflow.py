@@ -4,11 +4,13 @@ import json
 import threading
 import time
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
 from local.lambdas import LocalLambdas
 from tests.unit.ledger_world import LedgerWorld, build_world
@@ -123,6 +125,8 @@ def test_a_provider_that_keeps_failing_ends_declined_with_the_hold_released(
         raise ConnectionError("provider unavailable")
 
     monkeypatch.setattr(lambdas.layer_module("CardProviderFunction", "wallet.screening"), "card_provider", unavailable)
+    # The backoff's 1 + 2 + 4 s pass in a hundredth of the time: what is held is the number of tries and the end.
+    monkeypatch.setattr(retrier_decl, "time", SimpleNamespace(sleep=lambda seconds: time.sleep(seconds / 100)))
     request_id = flows.withdraw("30", method="CARD")
     assert flows.status(request_id, leaving=(RequestStatus.SCREENING,)) == RequestStatus.DECLINED
     assert len(calls) == 4  # the first try and three retries with backoff
