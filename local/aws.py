@@ -6,6 +6,7 @@ import os
 import re
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -42,17 +43,17 @@ WORLD_IDS = re.compile(r"world-[0-9a-f]{12}")
 
 
 @dataclass(frozen=True)
-class _Provisioned:
-    """What provisioning a template with some parameters left: the world's references and moto's state."""
+class _Seeded:
+    """What the seeded steps of a kind of world left: the world's references and moto's state."""
 
     world_id: str
     references: dict[str, str]
     moto: moto_snapshot.Snapshot
 
 
-# Per process, by template (read once: its body is not changed afterwards) and parameters: tests start hundreds
-# of worlds of a few kinds.
-_PROVISIONED: WeakKeyDictionary[Template, dict[str, _Provisioned]] = WeakKeyDictionary()
+# Per process, by template (read once: its body is not changed afterwards), parameters and steps: tests start
+# hundreds of worlds of a few kinds.
+_SEEDED: WeakKeyDictionary[Template, dict[str, _Seeded]] = WeakKeyDictionary()
 
 
 def _generated_secret() -> str:
@@ -90,6 +91,7 @@ class EmbeddedAws:
         self.strict = StrictWorld() if strict else None
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._clients: dict[str, Any] = {}
+        self._kind = ""  # its template's parameters and the steps seeded so far (`seed`)
 
     def start(self) -> "EmbeddedAws":
         os.environ.update(
@@ -108,14 +110,22 @@ class EmbeddedAws:
         self.outbox.install(boto3.DEFAULT_SESSION)  # type: ignore[arg-type]
         if self.strict:
             self.strict.install(boto3.DEFAULT_SESSION)  # type: ignore[arg-type]
-        kinds = _PROVISIONED.setdefault(self.template, {})
-        kind = json.dumps([self.parameter_overrides, self.secret_values], sort_keys=True)
-        if provisioned := kinds.get(kind):
-            self._restore(provisioned)
-        else:
-            self._provision()
-            kinds[kind] = _Provisioned(self.world_id, dict(self.references), moto_snapshot.take())
+        self._kind = json.dumps([self.parameter_overrides, self.secret_values], sort_keys=True)
+        self.seed("provisioned", self._provision)
         return self
+
+    def seed(self, step: str, action: Callable[[], object]) -> None:
+        """Runs `action` on the first world of this kind in the process; later worlds of the kind start from a
+        copy of what it left in moto instead. It must change nothing but moto's state, the same way each time and
+        without reading a generated secret (each world has its own): provisioning, the administrator's bootstrap.
+        A world's steps come in the same order each time."""
+        kinds = _SEEDED.setdefault(self.template, {})
+        self._kind += f" {step}"
+        if done := kinds.get(self._kind):
+            self._restore(done)
+        else:
+            action()
+            kinds[self._kind] = _Seeded(self.world_id, dict(self.references), moto_snapshot.take())
 
     def stop(self) -> None:
         """Stops running workflow executions first. One that cannot be stopped goes on in its thread, but its
@@ -180,20 +190,20 @@ class EmbeddedAws:
             self.references |= {name: arn, f"{name}.Arn": arn, f"{name}.Name": name}
         self.client("ses").verify_email_identity(EmailAddress=self.references["SenderEmail"])
 
-    def _restore(self, provisioned: _Provisioned) -> None:
-        """As `_provision` would leave moto, from a copy of what it left before: with this world's own id in the
-        ARNs of the functions its state machines call, and its own generated secrets."""
+    def _restore(self, seeded: _Seeded) -> None:
+        """moto as the seeded steps left it, from a copy: with this world's own id in the ARNs of the functions its
+        state machines call, and its own generated secrets."""
 
         def own(text: str) -> str:
-            return text.replace(provisioned.world_id, self.world_id)
+            return text.replace(seeded.world_id, self.world_id)
 
-        self.references = {name: own(value) for name, value in provisioned.references.items()}
+        self.references = {name: own(value) for name, value in seeded.references.items()}
         generated = [
             name
             for name in self.template.resources_of("AWS::SecretsManager::Secret")
             if not self.secret_values.get(name)
         ]
-        for backend in moto_snapshot.restore(provisioned.moto):
+        for backend in moto_snapshot.restore(seeded.moto):
             if isinstance(backend, StepFunctionBackend):
                 for machine in backend.state_machines:
                     machine.definition = own(machine.definition)

@@ -147,7 +147,7 @@ def running_functions(world: EmbeddedAws, monkeypatch: pytest.MonkeyPatch) -> It
     runtime = LocalLambdas(world)
     # The process's first runtime has just imported the functions' copies of the layer: cheap hashing in them too.
     _hash_cheaply(monkeypatch)
-    runtime.invoke("BootstrapFunction", {})
+    world.seed("bootstrapped", lambda: runtime.invoke("BootstrapFunction", {}))
     rules = ExecutionRules(runtime).start()
     try:
         yield runtime

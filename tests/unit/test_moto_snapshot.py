@@ -82,7 +82,7 @@ def _write_something(world: EmbeddedAws) -> None:
 
 
 def test_a_restored_world_is_the_provisioned_one_with_its_own_id_and_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(local_aws, "_PROVISIONED", {})
+    monkeypatch.setattr(local_aws, "_SEEDED", {})
 
     def world() -> EmbeddedAws:
         return EmbeddedAws(TEMPLATE, parameters=PARAMETERS, secret_values={"AdminPasswordSecret": ADMIN_PASSWORD})
@@ -93,7 +93,7 @@ def test_a_restored_world_is_the_provisioned_one_with_its_own_id_and_secrets(mon
         _write_something(provisioned)
     assert first[0] in json.dumps(expected["machines"])  # the Lambda tasks name the world
     # ... and nothing else moto keeps does, so the restore's renaming misses none.
-    [kept] = local_aws._PROVISIONED[TEMPLATE].values()
+    [kept] = local_aws._SEEDED[TEMPLATE].values()
     places = _naming(kept.moto.backends, first[0], "", set())
     assert places
     assert all(place.endswith("<StateMachine>['definition']") for place in places), places
@@ -128,3 +128,22 @@ def test_a_world_stops_with_an_execution_that_has_not_begun(monkeypatch: pytest.
     boto3.client("stepfunctions").start_execution(stateMachineArn=world.references["ApprovalWorkflow"], input="{}")
     world.stop()
     assert not botocore_stubber.enabled  # moto is stopped: the next world starts afresh
+
+
+def test_a_seeded_step_runs_once_per_kind_and_leaves_the_unseeded_kind_as_it_was(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(local_aws, "_SEEDED", {})
+    runs: list[str] = []
+
+    def seeded(world: EmbeddedAws) -> None:
+        runs.append(world.world_id)
+        _write_something(world)
+
+    for _ in range(2):
+        with EmbeddedAws(TEMPLATE, parameters=PARAMETERS) as world:
+            world.seed("written", lambda: seeded(world))
+            assert _described()["tables"]["UsersTable"]["items"] == 1
+    assert len(runs) == 1
+    with EmbeddedAws(TEMPLATE, parameters=PARAMETERS):
+        assert _described()["tables"]["UsersTable"]["items"] == 0
