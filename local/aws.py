@@ -89,7 +89,17 @@ class EmbeddedAws:
         self.world_id = f"world-{uuid.uuid4().hex[:12]}"
         # AWS's rules where moto is kinder (local/strict.py); off only to show what moto lets through.
         self.strict = StrictWorld() if strict else None
-        self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
+        self._mock = mock_aws(
+            config={
+                # moto would set boto3's default session to None at start and put the previous one back at stop.
+                # A workflow thread of an ended world that makes its client while there is none (boto3.client)
+                # sets up a session of its own, and may set it after the next world has set up its own (outbox,
+                # strict rules, Lambda tasks): that world's calls then went through the thread's session unseen.
+                # The default session is only ever replaced by the next world's start.
+                "core": {"reset_boto3_session": False},
+                "stepfunctions": {"execute_state_machine": True},
+            }
+        )
         self._clients: dict[str, Any] = {}
         self._kind = ""  # its template's parameters and the steps seeded so far (`seed`)
 

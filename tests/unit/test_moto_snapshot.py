@@ -2,6 +2,7 @@
 provisioning makes, with its own id and its own generated secrets, and none sees what an earlier one wrote."""
 
 import json
+import threading
 from typing import Any
 
 import boto3
@@ -147,3 +148,35 @@ def test_a_seeded_step_runs_once_per_kind_and_leaves_the_unseeded_kind_as_it_was
     assert len(runs) == 1
     with EmbeddedAws(TEMPLATE, parameters=PARAMETERS):
         assert _described()["tables"]["UsersTable"]["items"] == 0
+
+
+def test_a_late_workflow_thread_never_sets_up_the_next_worlds_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A workflow thread of an ended world makes its Lambda client whenever it reaches its step (moto's
+    boto_client_for: boto3.client). Had boto3 no default session then, the thread set one up, and could set it
+    after the next world had set up its own: that world's e-mails went out unseen by its outbox."""
+    reached, released = threading.Event(), threading.Event()
+    set_up = boto3.setup_default_session
+
+    def late(**kwargs: Any) -> None:  # a thread's set-up held until the next world has started
+        if threading.current_thread() is not threading.main_thread():
+            reached.set()
+            released.wait(5)
+        set_up(**kwargs)
+
+    monkeypatch.setattr(boto3, "setup_default_session", late)
+    EmbeddedAws(TEMPLATE, parameters=PARAMETERS).start().stop()
+    thread = threading.Thread(target=boto3.client, args=("lambda",), daemon=True)
+    thread.start()
+    reached.wait(0.5)  # without a default session the thread gets here at once; with one it never does
+    world = EmbeddedAws(TEMPLATE, parameters=PARAMETERS).start()
+    try:
+        released.set()
+        thread.join(5)
+        boto3.client("ses").send_email(
+            Source=world.references["SenderEmail"],
+            Destination={"ToAddresses": ["late@example.com"]},
+            Message={"Subject": {"Data": "S"}, "Body": {"Text": {"Data": "B"}}},
+        )
+        assert [message["body"] for message in world.outbox.records("late@example.com")] == ["B"]
+    finally:
+        world.stop()
