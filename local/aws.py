@@ -102,6 +102,8 @@ class EmbeddedAws:
         )
         self._clients: dict[str, Any] = {}
         self._kind = ""  # its template's parameters and the steps seeded so far (`seed`)
+        self._as_seeded = True  # nothing but seeded steps has changed it
+        self._called = False  # a call to AWS since the last step
 
     def start(self) -> "EmbeddedAws":
         os.environ.update(
@@ -120,7 +122,9 @@ class EmbeddedAws:
         self.outbox.install(boto3.DEFAULT_SESSION)  # type: ignore[arg-type]
         if self.strict:
             self.strict.install(boto3.DEFAULT_SESSION)  # type: ignore[arg-type]
+        boto3.DEFAULT_SESSION.events.register("provide-client-params", self._note_call)  # type: ignore[union-attr]
         self._kind = json.dumps([self.parameter_overrides, self.secret_values], sort_keys=True)
+        self._as_seeded, self._called = True, False
         self.seed("provisioned", self._provision)
         return self
 
@@ -128,14 +132,21 @@ class EmbeddedAws:
         """Runs `action` on the first world of this kind in the process; later worlds of the kind start from a
         copy of what it left in moto instead. It must change nothing but moto's state, the same way each time and
         without reading a generated secret (each world has its own): provisioning, the administrator's bootstrap.
-        A world's steps come in the same order each time."""
+        A world's steps come in the same order each time. Once anything calls AWS between two steps (a test
+        writing before it asks for the administrator, say), the world is no longer as seeded: later steps run."""
         kinds = _SEEDED.setdefault(self.template, {})
         self._kind += f" {step}"
-        if done := kinds.get(self._kind):
+        self._as_seeded = self._as_seeded and not self._called
+        if self._as_seeded and (done := kinds.get(self._kind)):
             self._restore(done)
         else:
             action()
-            kinds[self._kind] = _Seeded(self.world_id, dict(self.references), moto_snapshot.take())
+            if self._as_seeded:
+                kinds[self._kind] = _Seeded(self.world_id, dict(self.references), moto_snapshot.take())
+        self._called = False
+
+    def _note_call(self, **_: Any) -> None:
+        self._called = True
 
     def stop(self) -> None:
         """Stops running workflow executions first. One that cannot be stopped goes on in its thread, but its

@@ -148,6 +148,13 @@ def test_a_seeded_step_runs_once_per_kind_and_leaves_the_unseeded_kind_as_it_was
     assert len(runs) == 1
     with EmbeddedAws(TEMPLATE, parameters=PARAMETERS):
         assert _described()["tables"]["UsersTable"]["items"] == 0
+    with EmbeddedAws(TEMPLATE, parameters=PARAMETERS) as world:
+        boto3.client("dynamodb").put_item(
+            TableName=world.references["UsersTable"], Item={"pk": {"S": "written"}, "sk": {"S": "first"}}
+        )
+        world.seed("written", lambda: seeded(world))  # on what the test wrote: run, not restored over it
+        assert _described()["tables"]["UsersTable"]["items"] == 2
+    assert len(runs) == 2
 
 
 def test_a_late_workflow_thread_never_sets_up_the_next_worlds_session(monkeypatch: pytest.MonkeyPatch) -> None:
