@@ -16,6 +16,7 @@ import boto3
 import botocore.session
 from botocore.loaders import Loader, create_loader
 from moto import mock_aws
+from moto.core.config import default_user_config
 from moto.secretsmanager.models import FakeSecret, SecretsManagerBackend
 from moto.stepfunctions.models import StepFunctionBackend
 from moto.stepfunctions.parser.api import ExecutionStatus
@@ -96,7 +97,7 @@ class EmbeddedAws:
                 # sets up a session of its own, and may set it after the next world has set up its own (outbox,
                 # strict rules, Lambda tasks): that world's calls then went through the thread's session unseen.
                 # The default session is only ever replaced by the next world's start.
-                "core": {"reset_boto3_session": False},
+                "core": {**default_user_config["core"], "reset_boto3_session": False},
                 "stepfunctions": {"execute_state_machine": True},
             }
         )
@@ -104,6 +105,7 @@ class EmbeddedAws:
         self._kind = ""  # its template's parameters and the steps seeded so far (`seed`)
         self._as_seeded = True  # nothing but seeded steps has changed it
         self._called = False  # a call to AWS since the last step
+        self._secrets_read: set[str] = set()  # by the current step
 
     def start(self) -> "EmbeddedAws":
         os.environ.update(
@@ -122,7 +124,9 @@ class EmbeddedAws:
         self.outbox.install(boto3.DEFAULT_SESSION)  # type: ignore[arg-type]
         if self.strict:
             self.strict.install(boto3.DEFAULT_SESSION)  # type: ignore[arg-type]
-        boto3.DEFAULT_SESSION.events.register("provide-client-params", self._note_call)  # type: ignore[union-attr]
+        events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]
+        events.register("provide-client-params", self._note_call)
+        events.register("provide-client-params.secretsmanager.GetSecretValue", self._note_secret_read)
         self._kind = json.dumps([self.parameter_overrides, self.secret_values], sort_keys=True)
         self._as_seeded, self._called = True, False
         self.seed("provisioned", self._provision)
@@ -133,20 +137,33 @@ class EmbeddedAws:
         copy of what it left in moto instead. It must change nothing but moto's state, the same way each time and
         without reading a generated secret (each world has its own): provisioning, the administrator's bootstrap.
         A world's steps come in the same order each time. Once anything calls AWS between two steps (a test
-        writing before it asks for the administrator, say), the world is no longer as seeded: later steps run."""
+        writing before it asks for the administrator, say), the world is no longer as seeded: later steps run.
+        So do they after a step that read a generated secret (a bootstrap given no password): it is not kept."""
         kinds = _SEEDED.setdefault(self.template, {})
         self._kind += f" {step}"
         self._as_seeded = self._as_seeded and not self._called
         if self._as_seeded and (done := kinds.get(self._kind)):
             self._restore(done)
         else:
+            self._secrets_read.clear()
             action()
+            names = self._generated_secrets()
+            read_generated = self._secrets_read & (names | {self.references[name] for name in names})
+            self._as_seeded = self._as_seeded and not read_generated
             if self._as_seeded:
                 kinds[self._kind] = _Seeded(self.world_id, dict(self.references), moto_snapshot.take())
         self._called = False
 
     def _note_call(self, **_: Any) -> None:
         self._called = True
+
+    def _note_secret_read(self, params: dict[str, Any], **_: Any) -> None:
+        self._secrets_read.add(str(params.get("SecretId")))
+
+    def _generated_secrets(self) -> set[str]:
+        """The template's secrets this world was given no value for: CloudFormation generates them."""
+        declared = self.template.resources_of("AWS::SecretsManager::Secret")
+        return {name for name in declared if not self.secret_values.get(name)}
 
     def stop(self) -> None:
         """Stops running workflow executions first. One that cannot be stopped goes on in its thread, but its
@@ -219,11 +236,7 @@ class EmbeddedAws:
             return text.replace(seeded.world_id, self.world_id)
 
         self.references = {name: own(value) for name, value in seeded.references.items()}
-        generated = [
-            name
-            for name in self.template.resources_of("AWS::SecretsManager::Secret")
-            if not self.secret_values.get(name)
-        ]
+        generated = self._generated_secrets()
         for backend in moto_snapshot.restore(seeded.moto):
             if isinstance(backend, StepFunctionBackend):
                 for machine in backend.state_machines:

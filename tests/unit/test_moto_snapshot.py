@@ -12,7 +12,8 @@ from moto.stepfunctions.parser.backend.execution import Execution
 
 from local import aws as local_aws
 from local.aws import EmbeddedAws
-from tests.conftest import ADMIN_PASSWORD, TEMPLATE
+from tests.conftest import ADMIN_PASSWORD, TEMPLATE, _forget_cached_clients, running_functions
+from wallet import identity
 
 PARAMETERS = {"AdminLogin": "admin@wallet.test", "SystemAccountShards": "4"}
 
@@ -187,3 +188,32 @@ def test_a_late_workflow_thread_never_sets_up_the_next_worlds_session(monkeypatc
         assert [message["body"] for message in world.outbox.records("late@example.com")] == ["B"]
     finally:
         world.stop()
+
+
+def test_a_step_on_a_world_already_written_to_is_not_kept_for_the_next(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(local_aws, "_SEEDED", {})
+    with EmbeddedAws(TEMPLATE, parameters=PARAMETERS) as world:
+        _write_something(world)
+        world.seed("written", lambda: _write_something(world))  # the same item again: still one
+    with EmbeddedAws(TEMPLATE, parameters=PARAMETERS) as world:
+        boto3.client("dynamodb").put_item(
+            TableName=world.references["UsersTable"], Item={"pk": {"S": "seeded"}, "sk": {"S": "only"}}
+        )
+        assert _described()["tables"]["UsersTable"]["items"] == 1
+    with EmbeddedAws(TEMPLATE, parameters=PARAMETERS) as world:
+        world.seed("written", lambda: None)  # run here, as nothing was kept: no item from the first world
+        assert _described()["tables"]["UsersTable"]["items"] == 0
+
+
+def test_a_bootstrap_that_reads_a_generated_password_is_run_in_each_world(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(local_aws, "_SEEDED", {})
+    for _ in range(2):
+        _forget_cached_clients()
+        with EmbeddedAws(TEMPLATE, parameters=PARAMETERS) as world, running_functions(world, monkeypatch):
+            for name, value in world.process_environment().items():
+                monkeypatch.setenv(name, value)
+            password = boto3.client("secretsmanager").get_secret_value(
+                SecretId=world.references["AdminPasswordSecret"]
+            )["SecretString"]
+            assert identity.log_in(PARAMETERS["AdminLogin"], password).members
+    _forget_cached_clients()
