@@ -6,7 +6,7 @@ import os
 import re
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -60,6 +60,15 @@ _SEEDED: WeakKeyDictionary[Template, dict[str, _Seeded]] = WeakKeyDictionary()
 def _generated_secret() -> str:
     """As CloudFormation's GenerateSecretString gives each deployment its own."""
     return secrets.token_urlsafe(48)
+
+
+def workflow_executions() -> Iterator[tuple[Any, Any]]:
+    """Every execution of every state machine with its machine, read from moto's own store (through the API,
+    ListExecutions gives each machine's newest 100 only). moto's parser runs our ASL: an execution not yet begun
+    has no status (`exec_status` None)."""
+    for machine in list(stepfunctions_parser_backends[ACCOUNT_ID][REGION].state_machines):
+        for execution in list(machine.executions):
+            yield machine, execution
 
 
 @cache
@@ -169,13 +178,10 @@ class EmbeddedAws:
         """Stops running workflow executions first. One that cannot be stopped goes on in its thread, but its
         Lambda tasks name this world's id, which no later world answers."""
         try:
-            # Read from moto's store, as the API's list would only give each machine's newest 100 (and a client
-            # made to stop a world was a tenth of its start-up). An execution not yet begun has no status.
-            for machine in stepfunctions_parser_backends[ACCOUNT_ID][REGION].state_machines:
-                for execution in list(machine.executions):
-                    if execution.exec_status == ExecutionStatus.RUNNING:  # type: ignore[attr-defined]
-                        with contextlib.suppress(Exception):
-                            machine.stop_execution(execution.execution_arn)
+            for machine, execution in workflow_executions():
+                if execution.exec_status == ExecutionStatus.RUNNING:
+                    with contextlib.suppress(Exception):
+                        machine.stop_execution(execution.execution_arn)
         finally:
             self._mock.stop()
             if self.strict:

@@ -13,9 +13,8 @@ from typing import Any
 
 from moto.events.models import EventPattern
 from moto.stepfunctions.parser.api import ExecutionStatus
-from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
-from local.aws import ACCOUNT_ID, REGION
+from local.aws import ACCOUNT_ID, REGION, workflow_executions
 from local.lambdas import LocalLambdas
 from local.poller import Poller
 from local.template import resolve
@@ -44,29 +43,27 @@ class ExecutionRules:
 
     def deliver_ended(self) -> None:
         """Every ended execution's status change, to the rules that match it; each change once."""
-        for machine in list(stepfunctions_parser_backends[ACCOUNT_ID][REGION].state_machines):
-            for execution in list(machine.executions):
-                # The parser's execution (moto runs our ASL): no status until it starts; its stop date is set first.
-                status: ExecutionStatus | None = execution.exec_status  # type: ignore[attr-defined]
-                if status is None or status == ExecutionStatus.RUNNING:
-                    continue
-                change = (execution.execution_arn, status.value)
-                if change in self._delivered:
-                    continue
-                self._delivered.add(change)
-                event = _status_change(
-                    {
-                        "executionArn": execution.execution_arn,
-                        "stateMachineArn": machine.arn,
-                        "name": execution.name,
-                        "status": status.value,
-                        "startDate": execution.start_date,
-                        "stopDate": execution.stop_date,
-                    }
-                )
-                for pattern, function in self.rules:
-                    if pattern.matches_event(event):  # type: ignore[arg-type]
-                        self.lambdas.invoke(function, event)
+        for machine, execution in workflow_executions():
+            status: ExecutionStatus | None = execution.exec_status  # its stop date is set before its status
+            if status is None or status == ExecutionStatus.RUNNING:
+                continue
+            change = (execution.execution_arn, status.value)
+            if change in self._delivered:
+                continue
+            self._delivered.add(change)
+            event = _status_change(
+                {
+                    "executionArn": execution.execution_arn,
+                    "stateMachineArn": machine.arn,
+                    "name": execution.name,
+                    "status": status.value,
+                    "startDate": execution.start_date,
+                    "stopDate": execution.stop_date,
+                }
+            )
+            for pattern, function in self.rules:
+                if pattern.matches_event(event):  # type: ignore[arg-type]
+                    self.lambdas.invoke(function, event)
 
 
 def _status_change(execution: dict[str, Any]) -> dict[str, Any]:
