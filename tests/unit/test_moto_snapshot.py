@@ -76,10 +76,12 @@ def _naming(value: Any, text: str, path: str, seen: set[int]) -> list[str]:
     return []
 
 
+def _put_user_item(world: EmbeddedAws, pk: str, sk: str) -> None:
+    boto3.client("dynamodb").put_item(TableName=world.references["UsersTable"], Item={"pk": {"S": pk}, "sk": {"S": sk}})
+
+
 def _write_something(world: EmbeddedAws) -> None:
-    boto3.client("dynamodb").put_item(
-        TableName=world.references["UsersTable"], Item={"pk": {"S": "written"}, "sk": {"S": "by a test"}}
-    )
+    _put_user_item(world, "written", "by a test")
     boto3.client("sqs").send_message(QueueUrl=world.references["WebhookEventsQueue"], MessageBody="{}")
 
 
@@ -150,9 +152,7 @@ def test_a_seeded_step_runs_once_per_kind_and_leaves_the_unseeded_kind_as_it_was
     with EmbeddedAws(TEMPLATE, parameters=PARAMETERS):
         assert _described()["tables"]["UsersTable"]["items"] == 0
     with EmbeddedAws(TEMPLATE, parameters=PARAMETERS) as world:
-        boto3.client("dynamodb").put_item(
-            TableName=world.references["UsersTable"], Item={"pk": {"S": "written"}, "sk": {"S": "first"}}
-        )
+        _put_user_item(world, "written", "first")
         world.seed("written", lambda: seeded(world))  # on what the test wrote: run, not restored over it
         assert _described()["tables"]["UsersTable"]["items"] == 2
     assert len(runs) == 2
@@ -196,9 +196,7 @@ def test_a_step_on_a_world_already_written_to_is_not_kept_for_the_next(monkeypat
         _write_something(world)
         world.seed("written", lambda: _write_something(world))  # the same item again: still one
     with EmbeddedAws(TEMPLATE, parameters=PARAMETERS) as world:
-        boto3.client("dynamodb").put_item(
-            TableName=world.references["UsersTable"], Item={"pk": {"S": "seeded"}, "sk": {"S": "only"}}
-        )
+        _put_user_item(world, "seeded", "only")
         assert _described()["tables"]["UsersTable"]["items"] == 1
     with EmbeddedAws(TEMPLATE, parameters=PARAMETERS) as world:
         world.seed("written", lambda: None)  # run here, as nothing was kept: no item from the first world
