@@ -137,7 +137,6 @@ class EmbeddedAws:
         events.register("provide-client-params", self._note_call)
         events.register("provide-client-params.secretsmanager.GetSecretValue", self._note_secret_read)
         self._kind = json.dumps([self.parameter_overrides, self.secret_values], sort_keys=True)
-        self._as_seeded, self._called = True, False
         self.seed("provisioned", self._provision)
         return self
 
