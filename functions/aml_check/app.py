@@ -1,5 +1,7 @@
 """AML screening of a request. Replace this function to plug in a real AML service."""
 
+import wallet.cold_start  # first: the collector stays off during init (see the module)
+
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -13,3 +15,6 @@ from wallet.observability import logger
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # Validated by the model itself: Powertools' parser would cost this step's cold start as much as pydantic.
     return screening.aml_check(ScreeningSubject.model_validate(event)).model_dump(by_alias=True)
+
+
+wallet.cold_start.init_done()

@@ -1,5 +1,7 @@
 """Log-in and self-registration: the public routes."""
 
+import wallet.cold_start  # first: the collector stays off during init (see the module)
+
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
@@ -66,3 +68,6 @@ def contract() -> Response[str]:
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)
+
+
+wallet.cold_start.init_done()

@@ -2,6 +2,8 @@
 
 It reuses the layer's token verification, so an unauthenticated request never reaches a function."""
 
+import wallet.cold_start  # first: the collector stays off during init (see the module)
+
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -33,3 +35,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             "role": caller.role.value,
         },
     }
+
+
+wallet.cold_start.init_done()

@@ -1,6 +1,8 @@
 """Creates the system organisation and the first administrator: a custom resource at deployment,
 or a one-off invocation. Safe to run any number of times."""
 
+import wallet.cold_start  # first: the collector stays off during init (see the module)
+
 import os
 from typing import Any
 
@@ -27,3 +29,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, s
     if from_stack:
         cloudformation.respond(event, succeeded=True)
     return {"status": "BOOTSTRAPPED", "systemOrganizationId": identity.SYSTEM_ORGANIZATION_ID}
+
+
+wallet.cold_start.init_done()

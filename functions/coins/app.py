@@ -1,5 +1,7 @@
 """Accounts (coins) and their statements, and the ledger's reconciliation check."""
 
+import wallet.cold_start  # first: the collector stays off during init (see the module)
+
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
@@ -105,3 +107,6 @@ def run_reconciliation() -> ReconciliationStarted:
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)
+
+
+wallet.cold_start.init_done()

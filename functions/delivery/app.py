@@ -1,5 +1,7 @@
 """Delivers webhooks from the events queue: published events to fan out, and retries that fell due."""
 
+import wallet.cold_start  # first: the collector stays off during init (see the module)
+
 import json
 from typing import Any
 
@@ -26,3 +28,6 @@ def lambda_handler(event: SQSEvent, context: LambdaContext) -> dict[str, Any]:
             logger.exception("Webhook message failed", extra={"messageId": record.message_id})
             failures.append({"itemIdentifier": record.message_id})
     return {"batchItemFailures": failures}
+
+
+wallet.cold_start.init_done()

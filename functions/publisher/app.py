@@ -1,5 +1,7 @@
 """Publishes the outbox's committed events to EventBridge, fed by the outbox table's DynamoDB stream."""
 
+import wallet.cold_start  # first: the collector stays off during init (see the module)
+
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent, event_source
@@ -21,3 +23,6 @@ def lambda_handler(event: DynamoDBStreamEvent, context: LambdaContext) -> dict[s
     resume_at = publisher.publish(streamed)
     # Partial batch response: the stream resumes from this record; everything before it is done.
     return {"batchItemFailures": [{"itemIdentifier": resume_at}] if resume_at else []}
+
+
+wallet.cold_start.init_done()

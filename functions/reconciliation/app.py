@@ -1,6 +1,8 @@
 """The ledger's reconciliation job: run by the schedule (EventBridge Scheduler) and by an administrator's
 POST /ledger/reconciliation/run; stores its report and emits the metric its alarm watches."""
 
+import wallet.cold_start  # first: the collector stays off during init (see the module)
+
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -23,3 +25,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     )
     logger.info("Reconciled the ledger", extra=summary)
     return summary
+
+
+wallet.cold_start.init_done()

@@ -1,5 +1,7 @@
 """Money in and out: top-ups and withdrawals by bank or card, their decisions, and the requests."""
 
+import wallet.cold_start  # first: the collector stays off during init (see the module)
+
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
@@ -98,3 +100,6 @@ def get_request(request_id: RequestId) -> MoneyRequest:
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)
+
+
+wallet.cold_start.init_done()

@@ -1,5 +1,7 @@
 """Set-up by the administrator: currencies, issuers, the bank catalog and commission rules."""
 
+import wallet.cold_start  # first: the collector stays off during init (see the module)
+
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -88,3 +90,6 @@ def list_limits() -> LimitRules:
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)
+
+
+wallet.cold_start.init_done()

@@ -1,5 +1,7 @@
 """Transfers between customers, transfer templates, and smart cards."""
 
+import wallet.cold_start  # first: the collector stays off during init (see the module)
+
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
@@ -164,3 +166,6 @@ def look_up_card(request: CardLookup) -> CardFound:
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)
+
+
+wallet.cold_start.init_done()

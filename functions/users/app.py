@@ -1,5 +1,7 @@
 """Organisations and users: administration of who may use the platform."""
 
+import wallet.cold_start  # first: the collector stays off during init (see the module)
+
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
@@ -70,3 +72,6 @@ def enable_user(user_id: UserId) -> User:
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)
+
+
+wallet.cold_start.init_done()

@@ -1,5 +1,7 @@
 """Webhook subscriptions: subscribe, list, stop, the delivery log and redelivery."""
 
+import wallet.cold_start  # first: the collector stays off during init (see the module)
+
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
@@ -55,3 +57,6 @@ def redeliver(
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)
+
+
+wallet.cold_start.init_done()

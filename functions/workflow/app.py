@@ -2,6 +2,8 @@
 safety net: the rule on executions that end FAILED, TIMED_OUT or ABORTED. Each decision writes its event in
 its own transaction; the workflow announces nothing itself."""
 
+import wallet.cold_start  # first: the collector stays off during init (see the module)
+
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -43,3 +45,6 @@ def _execution_ended(event: ExecutionEnded) -> dict[str, Any]:
     logger.warning("Approval workflow ended unfinished", extra={"execution": execution.execution_arn})
     status = payments.fail_safe(execution.name, f"The approval workflow ended {execution.status}")
     return {"status": status.value}
+
+
+wallet.cold_start.init_done()

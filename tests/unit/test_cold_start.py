@@ -1,6 +1,7 @@
 """What a cold start does not import: each choice that keeps a function's init short (bench/run.py times them)
 is held here as behaviour, in fresh interpreters that import the handlers as Lambda would."""
 
+import ast
 import json
 import os
 import subprocess
@@ -15,6 +16,18 @@ for name, path in json.loads(sys.argv[1]):
     spec = importlib.util.spec_from_file_location(name, path)
     spec.loader.exec_module(importlib.util.module_from_spec(spec))
 print(json.dumps(sorted(sys.modules)))
+"""
+
+
+# Imports one handler and prints what the garbage collector did during and after its init.
+COLLECTOR_DURING_INIT = """\
+import gc, importlib.util, json, sys
+gc.collect()  # the next collection would come only after some hundreds of new objects
+started = []
+gc.callbacks.append(lambda phase, info: phase == "start" and started.append(info["generation"]))
+spec = importlib.util.spec_from_file_location("handler", sys.argv[1])
+spec.loader.exec_module(importlib.util.module_from_spec(spec))
+print(json.dumps({"collections": len(started), "enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}))
 """
 
 
@@ -60,3 +73,25 @@ def test_the_money_functions_read_identity_records_without_the_identity_apis_mod
     loaded = modules_loaded_by("CoinsFunction", "TransfersFunction", "RequestsFunction", "WorkflowFunction")
     assert "wallet.models.identity" in loaded
     assert "wallet.models.identity_api" not in loaded
+
+
+def test_every_handler_module_starts_and_ends_its_init_with_the_collector_module() -> None:
+    for logical_id, function in Template().functions().items():
+        body = ast.parse((function.code_uri / "app.py").read_text()).body
+        assert ast.unparse(body[1]) == "import wallet.cold_start", logical_id  # body[0] is the docstring
+        assert ast.unparse(body[-1]) == "wallet.cold_start.init_done()", logical_id
+
+
+def test_an_init_runs_without_collections_and_leaves_the_collector_on_with_its_objects_frozen() -> None:
+    function = Template().functions()["TransfersFunction"]
+    answer = subprocess.run(
+        [sys.executable, "-c", COLLECTOR_DURING_INIT, str(function.code_uri / "app.py")],
+        env={"PYTHONPATH": os.pathsep.join(str(layer) for layer in function.layers)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    after_init = json.loads(answer.stdout)
+    assert after_init["collections"] == 0
+    assert after_init["enabled"]
+    assert after_init["frozen"] > 0
