@@ -33,8 +33,9 @@ def world_parameters() -> dict[str, str]:
 
 
 class Requests:
-    def __init__(self, world: LedgerWorld):
+    def __init__(self, world: LedgerWorld, lambdas: LocalLambdas):
         self.world = world
+        self.lambdas = lambdas
         self.bank = catalog.add_bank(
             NewBank(name="B", bic="DEUTDEFF", swift="DEUTDEFFXXX", country="DE"), STAFF
         ).bank_id
@@ -64,7 +65,8 @@ class Requests:
     def status(self, request_id: str, *, leaving: tuple[RequestStatus, ...], seconds: float = 30) -> RequestStatus:
         deadline = time.monotonic() + seconds
         while True:
-            found = requests_store.get(request_id)
+            with self.lambdas.lock:  # moto is not thread-safe: no read while a workflow step writes
+                found = requests_store.get(request_id)
             assert found
             if found[0].status not in leaving or time.monotonic() > deadline:
                 return found[0].status
@@ -78,7 +80,7 @@ class Requests:
 
 @pytest.fixture
 def flows(lambdas: LocalLambdas) -> Requests:
-    return Requests(build_world())
+    return Requests(build_world(), lambdas)
 
 
 @pytest.mark.parametrize("world_parameters", [SHORT_DECISION_TIME])
