@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wallet import audit, identity, passwords
+from wallet import audit_view, identity, passwords
 from wallet.api import caller, create_app
 from wallet.models.audit import AuditEntry, AuditListRequest
 from wallet.models.base import Page
@@ -47,7 +47,7 @@ def list_users(request: UserListRequest = UserListRequest()) -> Page[User]:
 
 @app.post("/audit/view", summary="Who did what, newest first (administrator)")
 def view_audit(request: AuditListRequest = AuditListRequest()) -> Page[AuditEntry]:
-    return audit.view(caller(app), request)
+    return audit_view.view(caller(app), request)
 
 
 @app.post("/users/me/password", summary="Change the caller's password; earlier tokens stop working")

@@ -1,13 +1,16 @@
-"""The audit trail: who changed what, from where, recorded in the same transaction as the change."""
+"""The audit trail: who changed what, from where, recorded in the same transaction as the change.
+
+Entries are built here, with no model and no token code, as every change imports this; administrators read
+them back through `audit_view`."""
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wallet import audit_store, clock
-from wallet.auth import Caller
-from wallet.models.audit import AuditEntry, AuditListRequest
-from wallet.models.base import Page
 from wallet.models.roles import Role
+
+if TYPE_CHECKING:
+    from wallet.auth import Caller
 
 # Who creates the first administrator: the stack's own bootstrap, before any user exists.
 BOOTSTRAP_ACTOR = {"userId": "bootstrap", "role": "SYSTEM", "organizationId": "SYSTEM"}
@@ -40,21 +43,6 @@ def entry(
     )
 
 
-def by(caller: Caller, action: str, target_id: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+def by(caller: "Caller", action: str, target_id: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
     """An entry for what a caller of the API did."""
     return entry(caller.actor, action, target_id, source_ip=caller.source_ip, details=details)
-
-
-def view(caller: Caller, request: AuditListRequest) -> Page[AuditEntry]:
-    caller.require(Role.ADMINISTRATOR)
-    wanted = request.filter
-    items, token = audit_store.page(
-        actor_user_id=wanted.actor_user_id,
-        target_id=wanted.target_id,
-        action=wanted.action,
-        since=wanted.from_,
-        until=wanted.to,
-        page_size=request.page_size,
-        page_token=request.page_token,
-    )
-    return Page[AuditEntry](records=[AuditEntry.model_validate(item) for item in items], next_page_token=token)
