@@ -136,16 +136,8 @@ def companions(used: list[Use]) -> tuple[Refusable, ...]:
 
 
 def recorded(used: list[Use]) -> list[dict[str, Any]]:
-    """Kept on the operation's record, so whatever gives it back gives back exactly this."""
+    """Kept on the operation's record, so whatever gives it back (limits_store.releases) gives back exactly this."""
     return [use.key | {"delta": use.delta} for use in used]
-
-
-def releases(record: dict[str, Any] | None) -> tuple[dict[str, Any], ...]:
-    """The counter updates that give back what a recorded operation used."""
-    used = (record or {}).get("limitUse", [])
-    return tuple(
-        limits_store.counter_release({"pk": use["pk"], "sk": use["sk"]}, Decimal(use["delta"])) for use in used
-    )
 
 
 def _window_labels(at: datetime) -> list[tuple[str, datetime]]:

@@ -81,6 +81,12 @@ def counter_release(key: dict[str, str], delta: Decimal) -> dict[str, Any]:
     }
 
 
+def releases(record: dict[str, Any] | None) -> tuple[dict[str, Any], ...]:
+    """The counter updates that give back what a recorded operation used (its `limitUse`, limits.recorded)."""
+    used = (record or {}).get("limitUse", [])
+    return tuple(counter_release({"pk": use["pk"], "sk": use["sk"]}, Decimal(use["delta"])) for use in used)
+
+
 def counters(keys: list[dict[str, str]]) -> dict[tuple[str, str], Decimal]:
     """What each counter has used, by (pk, sk); counters never moved are left out."""
     return {(item["pk"], item["sk"]): Decimal(item["used"]) for item in batch_get(_journal(), keys)}

@@ -10,7 +10,18 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from wallet import audit, catalog, catalog_store, clock, events, ledger, ledger_store, limits, requests_store
+from wallet import (
+    audit,
+    catalog,
+    catalog_store,
+    clock,
+    events,
+    ledger,
+    ledger_store,
+    limits,
+    limits_store,
+    requests_store,
+)
 from wallet.auth import Caller
 from wallet.aws import stepfunctions
 from wallet.commission import Quote, quote
@@ -338,7 +349,7 @@ def _apply(
     posting = _posting(request, new, guard=guard, companions=announced, actor=actor)
     if posting.legs and new in (RequestStatus.DECLINED, RequestStatus.EXPIRED):
         # A released hold gives back the limits it used, in the same transaction.
-        released = limits.releases(ledger_store.get_process(_hold_id(request)))
+        released = limits_store.releases(ledger_store.get_process(_hold_id(request)))
         posting = replace(posting, companions=(*announced, *released))
     if posting.legs:
         try:
