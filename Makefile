@@ -65,7 +65,7 @@ guarantees: $(DEV_STAMP)
 	nice -n 10 $(BIN)/python -m tests.guarantees --runs $(RUNS) --only "$(ONLY)"
 
 # Mutation testing of the money modules (MODULES=ledger for one), one at a time, niced: CPU-heavy.
-MODULES ?= commission money idempotency requests_store ledger_store ledger transfers payments
+MODULES ?= commission money idempotency requests_store ledger_store ledger transfers payments approval
 mutation: $(DEV_STAMP)
 	rm -rf .mutation && mkdir -p .mutation/src
 	git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t .mutation

@@ -8,7 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wallet import payments, screening
+from wallet import approval, screening
 from wallet.models.requests import ExecutionEnded, RequestStatus, WorkflowStep, WorkflowTask
 from wallet.observability import logger, metrics
 
@@ -27,14 +27,14 @@ def _step(task: WorkflowTask) -> dict[str, Any]:
     status: RequestStatus
     match task.step:
         case WorkflowStep.AWAIT_DECISION:
-            status = payments.await_decision(request_id, task.task_token or "")
+            status = approval.await_decision(request_id, task.task_token or "")
         case WorkflowStep.DECLINE_BY_SCREENING:
-            status = payments.decline_by_screening(request_id, screening.decline_reason(task.verdict))
+            status = approval.decline_by_screening(request_id, screening.decline_reason(task.verdict))
         case WorkflowStep.EXPIRE:
-            status = payments.expire(request_id)
+            status = approval.expire(request_id)
         case WorkflowStep.FAIL_SAFE:
             error = (task.failure or {}).get("Error", "an error")
-            status = payments.fail_safe(request_id, f"A step of the approval failed ({error})")
+            status = approval.fail_safe(request_id, f"A step of the approval failed ({error})")
     return {"status": status.value}
 
 
@@ -43,7 +43,7 @@ def _execution_ended(event: ExecutionEnded) -> dict[str, Any]:
     decline it once (a request already final stays as it is)."""
     execution = event.detail
     logger.warning("Approval workflow ended unfinished", extra={"execution": execution.execution_arn})
-    status = payments.fail_safe(execution.name, f"The approval workflow ended {execution.status}")
+    status = approval.fail_safe(execution.name, f"The approval workflow ended {execution.status}")
     return {"status": status.value}
 
 

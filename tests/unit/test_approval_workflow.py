@@ -14,7 +14,7 @@ from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
 from local.lambdas import LocalLambdas
 from tests.unit.ledger_world import LedgerWorld, build_world
-from wallet import catalog, payments, reconciliation, requests_store
+from wallet import approval, catalog, payments, reconciliation, requests_store
 from wallet.auth import Caller
 from wallet.ledger import WrongState
 from wallet.models.catalog import NewBank
@@ -97,7 +97,7 @@ def test_a_decision_racing_the_expiry_applies_once(flows: Requests) -> None:
     request_id = flows.withdraw("30")
     assert flows.status(request_id, leaving=(RequestStatus.SCREENING,)) == RequestStatus.PENDING
     payments.decide(STAFF, RequestKind.WITHDRAWAL, request_id, True, None)
-    assert payments.expire(request_id) == RequestStatus.ACCEPTED  # the timeout fires late: nothing happens
+    assert approval.expire(request_id) == RequestStatus.ACCEPTED  # the timeout fires late: nothing happens
     assert flows.world.balance(flows.coin) == (Decimal(70), 0)
     assert flows.world.balance(flows.coin) == (Decimal(70), 0)
     with pytest.raises(WrongState):
@@ -110,9 +110,9 @@ def test_accept_and_decline_read_at_once_apply_once(flows: Requests) -> None:
     flows.status(request_id, leaving=(RequestStatus.SCREENING,))
     request, _ = requests_store.get(request_id) or (None, None)
     assert request
-    payments._apply(request, RequestStatus.PENDING, RequestStatus.ACCEPTED, None)
+    approval.apply(request, RequestStatus.PENDING, RequestStatus.ACCEPTED, None)
     with pytest.raises(WrongState):  # the decline read PENDING too, before the accept landed
-        payments._apply(request, RequestStatus.PENDING, RequestStatus.DECLINED, None)
+        approval.apply(request, RequestStatus.PENDING, RequestStatus.DECLINED, None)
     assert flows.world.balance(flows.coin) == (Decimal(70), 0)
     assert reconciliation.reconcile().clean
 
@@ -307,7 +307,7 @@ def test_a_retried_await_decision_only_replaces_the_token(flows: Requests) -> No
     request_id = flows.withdraw("30")
     assert flows.status(request_id, leaving=(RequestStatus.SCREENING,)) == RequestStatus.PENDING
     history = flows.history(request_id)
-    assert payments.await_decision(request_id, "second-token") == RequestStatus.PENDING
+    assert approval.await_decision(request_id, "second-token") == RequestStatus.PENDING
     found = requests_store.get(request_id)
     assert found
     assert found[1]["taskToken"] == "second-token"

@@ -95,3 +95,21 @@ def test_an_init_runs_without_collections_and_leaves_the_collector_on_with_its_o
     assert after_init["collections"] == 0
     assert after_init["enabled"]
     assert after_init["frozen"] > 0
+
+
+def test_the_workflow_steps_import_the_decisions_path_not_the_apis() -> None:
+    """The steps decide requests already priced and held: no pricing, catalog, limit rules, tokens or audit models."""
+    loaded = modules_loaded_by("WorkflowFunction")
+    assert "wallet.approval" in loaded
+    api_side = {
+        "jwt",
+        "wallet.auth",
+        "wallet.payments",
+        "wallet.commission",
+        "wallet.catalog",
+        "wallet.catalog_store",
+        "wallet.limits",
+        "wallet.identity_store",
+        "wallet.models.audit",
+    }
+    assert not api_side & loaded

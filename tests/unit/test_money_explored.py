@@ -35,7 +35,7 @@ from tests.conftest import start_embedded_aws
 from tests.unit import dynamodb_harness
 from tests.unit.dynamodb_harness import Interleaving
 from tests.unit.ledger_world import STAFF, build_world
-from wallet import catalog, ledger_store, payments, reconciliation, requests_store, transfers
+from wallet import approval, catalog, ledger_store, payments, reconciliation, requests_store, transfers
 from wallet.config import settings as wallet_settings
 from wallet.dynamo import every_item
 from wallet.errors import Conflict
@@ -382,7 +382,7 @@ class MoneyExplorer(RuleBasedStateMachine):
 
         def decide(action: str) -> RequestStatus:
             if action == "expire":
-                return payments.expire(request_id)
+                return approval.expire(request_id)
             return payments.decide(STAFF, kind, request_id, action == "accept", None).status
 
         race = Interleaving(lambda waiting: data.draw(st.sampled_from(waiting)))

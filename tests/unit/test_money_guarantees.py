@@ -11,6 +11,7 @@ from tests.unit.dynamodb_harness import Interleaving, scripted, seeded
 from tests.unit.ledger_world import STAFF, LedgerWorld, build_world
 from wallet import (
     accounts,
+    approval,
     aws,
     catalog,
     ledger,
@@ -107,7 +108,7 @@ def test_twenty_interleaved_spends_spend_exactly_what_the_balance_allows(world: 
 
 def _decision(request_id: str, action: str) -> RequestStatus:
     if action == "expire":
-        return payments.expire(request_id)
+        return approval.expire(request_id)
     return payments.decide(STAFF, RequestKind.TOP_UP, request_id, action == "accept", None).status
 
 
@@ -191,7 +192,7 @@ def test_a_decision_records_its_reason_and_time(world: LedgerWorld) -> None:
 
 def test_a_retried_await_decision_changes_only_the_token_and_only_while_pending(world: LedgerWorld) -> None:
     request = world.pending_request("top-up-1", RequestKind.TOP_UP, world.open_account("alice"), "20.00")
-    assert payments.await_decision(request.request_identifier, "token-2") == RequestStatus.PENDING
+    assert approval.await_decision(request.request_identifier, "token-2") == RequestStatus.PENDING
     stored = requests_store.get(request.request_identifier)
     assert stored is not None
     assert (stored[0], stored[1]["taskToken"]) == (request, "token-2")
@@ -199,7 +200,7 @@ def test_a_retried_await_decision_changes_only_the_token_and_only_while_pending(
     race = Interleaving(scripted("await", "decide", "decide", "decide"))
     outcomes = race.run(
         {
-            "await": lambda: payments.await_decision(request.request_identifier, "token-3"),
+            "await": lambda: approval.await_decision(request.request_identifier, "token-3"),
             "decide": lambda: payments.decide(STAFF, RequestKind.TOP_UP, request.request_identifier, True, None),
         }
     )

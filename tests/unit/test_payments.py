@@ -17,6 +17,7 @@ from local.aws import EmbeddedAws
 from tests.unit.ledger_world import STAFF, LedgerWorld, build_world
 from wallet import (
     account_lifecycle,
+    approval,
     audit_store,
     back_office,
     catalog,
@@ -114,7 +115,7 @@ class Desk:
         return answer.request_identifier
 
     def pending(self, request_id: str, token: str = "token-1") -> None:
-        assert payments.await_decision(request_id, token) == PENDING
+        assert approval.await_decision(request_id, token) == PENDING
 
     def customer(self, owner: str) -> Caller:
         return self.world.customer(owner)
@@ -439,7 +440,7 @@ def test_a_withdrawal_accepted_pays_out_and_declined_gives_back(desk: Desk) -> N
     assert [entry["action"] for entry in _audit(kept)] == ["WITHDRAWAL_DECLINED"]
     # the hold is gone: a stale decision is refused
     with pytest.raises(WrongState, match=r"^The request is no longer PENDING$"):
-        payments._apply(_stored(kept)[0].model_copy(update={"status": PENDING}), PENDING, ACCEPTED, None, STAFF)
+        approval.apply(_stored(kept)[0].model_copy(update={"status": PENDING}), PENDING, ACCEPTED, None, STAFF)
     assert desk.balance("alice") == (Decimal("78.00"), Decimal(0))
 
 
@@ -449,14 +450,14 @@ def test_a_top_up_decided_from_a_stale_copy_is_refused(desk: Desk) -> None:
     stale, _ = _stored(request_id)
     payments.decide(STAFF, TOP_UP, request_id, accept=False, reason=None)
     with pytest.raises(WrongState, match="no longer in the state"):  # the request-state condition refuses it
-        payments._apply(stale, PENDING, ACCEPTED, None, STAFF)
+        approval.apply(stale, PENDING, ACCEPTED, None, STAFF)
     stale_again, _ = _stored(desk.ask_top_up("alice", "4"))
     desk.pending(stale_again.request_identifier)
     stale_again, _ = _stored(stale_again.request_identifier)
     payments.decide(STAFF, TOP_UP, stale_again.request_identifier, accept=True, reason=None)
     # a decline moves no money: the request's write refuses it
     with pytest.raises(WrongState, match=r"^The request is no longer PENDING$"):
-        payments._apply(stale_again, PENDING, DECLINED, None, STAFF)
+        approval.apply(stale_again, PENDING, DECLINED, None, STAFF)
     assert desk.balance("alice") == (Decimal("104.00"), Decimal(0))
 
 
@@ -495,13 +496,13 @@ def test_a_card_top_up_reversed_returns_to_transit(desk: Desk) -> None:
 
 def test_await_decision_waits_on_the_latest_token_until_decided(desk: Desk) -> None:
     request_id = desk.ask_top_up("alice", "10")
-    assert payments.await_decision(request_id, "token-1") == PENDING
+    assert approval.await_decision(request_id, "token-1") == PENDING
     request, item = _stored(request_id)
     assert (request.status, item["taskToken"]) == (PENDING, "token-1")
     assert [step.status for step in request.history] == [RequestStatus.SCREENING, PENDING]
     assert _events(request_id)[0]["type"] == "top_up_request.created"  # waiting is no event of its own
     assert len(_events(request_id)) == 1
-    assert payments.await_decision(request_id, "token-2") == PENDING  # a retried step: only the token moves
+    assert approval.await_decision(request_id, "token-2") == PENDING  # a retried step: only the token moves
     request, item = _stored(request_id)
     assert (len(request.history), item["taskToken"]) == (2, "token-2")
     payments.decide(STAFF, TOP_UP, request_id, accept=True, reason=None)
@@ -515,7 +516,7 @@ def test_await_decision_after_a_decision_answers_the_decision(desk: Desk, monkey
     payments.decide(STAFF, TOP_UP, request_id, accept=False, reason=None)
     reads = iter([stale])  # the step read the request just before the decision
     monkeypatch.setattr(requests_store, "get", lambda found: next(reads, None) or _real_get(found))
-    assert payments.await_decision(request_id, "token-2") == DECLINED
+    assert approval.await_decision(request_id, "token-2") == DECLINED
     assert _stored(request_id)[1]["taskToken"] == "token-1"
 
 
@@ -524,14 +525,14 @@ _real_get = requests_store.get
 
 def test_screening_declines_and_releases_and_expiry_ends_an_undecided_request(desk: Desk) -> None:
     screened = desk.withdraw("alice", "10")
-    assert payments.decline_by_screening(screened, "on a sanctions list") == DECLINED
+    assert approval.decline_by_screening(screened, "on a sanctions list") == DECLINED
     request, _ = _stored(screened)
     assert [(step.status, step.reason) for step in request.history][-1] == (DECLINED, "on a sanctions list")
     assert request.history[-1].actor is not None
-    assert request.history[-1].actor.user_id == payments.WORKFLOW_ACTOR["userId"]
+    assert request.history[-1].actor.user_id == approval.WORKFLOW_ACTOR["userId"]
     waiting = desk.withdraw("alice", "20")
     desk.pending(waiting)
-    assert payments.expire(waiting) == RequestStatus.EXPIRED
+    assert approval.expire(waiting) == RequestStatus.EXPIRED
     assert desk.balance("alice") == (Decimal("100.00"), Decimal(0))
     assert _stored(waiting)[0].history[-1].reason == "No decision in time"
     assert [event["type"] for event in _events(waiting) if event["type"] != "withdrawal.held"] == ["withdrawal.expired"]
@@ -540,21 +541,21 @@ def test_screening_declines_and_releases_and_expiry_ends_an_undecided_request(de
     decided = desk.ask_top_up("alice", "5")
     desk.pending(decided)
     payments.decide(STAFF, TOP_UP, decided, accept=True, reason=None)
-    assert payments.expire(decided) == ACCEPTED  # the decision won the race: it stands
+    assert approval.expire(decided) == ACCEPTED  # the decision won the race: it stands
     assert desk.balance("alice") == (Decimal("105.00"), Decimal(0))
 
 
 def test_fail_safe_declines_whatever_is_unfinished_and_leaves_the_finished(desk: Desk) -> None:
     screening, waiting = desk.withdraw("alice", "10"), desk.withdraw("alice", "20")
     desk.pending(waiting)
-    assert payments.fail_safe(screening, "a step failed") == DECLINED
-    assert payments.fail_safe(waiting, "a step failed") == DECLINED
+    assert approval.fail_safe(screening, "a step failed") == DECLINED
+    assert approval.fail_safe(waiting, "a step failed") == DECLINED
     assert desk.balance("alice") == (Decimal("100.00"), Decimal(0))
     assert _stored(waiting)[0].history[-1].reason == "a step failed"
-    assert payments.fail_safe(waiting, "again") == DECLINED  # final: left as it is
+    assert approval.fail_safe(waiting, "again") == DECLINED  # final: left as it is
     assert len(_stored(waiting)[0].history) == 3
     accepted = payments.top_up_at_once(STAFF, desk.top_up_body("alice", "1"), None).request_identifier
-    assert payments.fail_safe(accepted, "late") == ACCEPTED
+    assert approval.fail_safe(accepted, "late") == ACCEPTED
 
 
 def test_fail_safe_tries_again_when_a_decision_raced_it(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -564,7 +565,7 @@ def test_fail_safe_tries_again_when_a_decision_raced_it(desk: Desk, monkeypatch:
     payments.decide(STAFF, TOP_UP, request_id, accept=True, reason=None)
     reads = iter([stale, stale, stale])
     monkeypatch.setattr(requests_store, "get", lambda found: next(reads, None) or _real_get(found))
-    assert payments.fail_safe(request_id, "a step failed") == ACCEPTED  # three stale tries, then the truth
+    assert approval.fail_safe(request_id, "a step failed") == ACCEPTED  # three stale tries, then the truth
     assert desk.balance("alice") == (Decimal("110.00"), Decimal(0))
 
 
@@ -694,7 +695,7 @@ def test_a_frozen_account_is_given_back_its_hold_but_is_paid_nothing(desk: Desk)
             STAFF, TOP_UP, MoneyCalculationRequest.model_validate({"coinSerial": desk.coins["alice"], "amount": "1"})
         )
     assert payments.decide(STAFF, WITHDRAWAL, kept, accept=False, reason=None).status == DECLINED
-    assert payments.expire(paid) == RequestStatus.EXPIRED
+    assert approval.expire(paid) == RequestStatus.EXPIRED
     assert payments.reverse_top_up(STAFF, credited, "fraud").status == RequestStatus.REVERSED
     assert desk.balance("alice") == (Decimal("100.00"), Decimal(0))
 
@@ -718,7 +719,7 @@ def test_a_withdrawal_declined_gives_back_the_limit_it_used(desk: Desk) -> None:
     hold = ledger_store.get_process(f"{second}:HOLD")
     assert hold is not None
     assert [use["delta"] for use in hold["limitUse"]] == [20]
-    assert payments.decline_by_screening(second, "listed") == DECLINED
+    assert approval.decline_by_screening(second, "listed") == DECLINED
     desk.withdraw("alice", "30")
     assert desk.balance("alice") == (Decimal("70.00"), Decimal("30.00"))
 
@@ -732,8 +733,8 @@ def test_fail_safe_gives_up_after_three_lost_races_answering_what_it_reads(
     payments.decide(STAFF, TOP_UP, request_id, accept=True, reason=None)
     reads = iter([stale] * 4)
     monkeypatch.setattr(requests_store, "get", lambda found: next(reads, None) or _real_get(found))
-    assert payments.fail_safe(request_id, "a step failed") == PENDING  # three tries, then the fourth read
-    assert payments.fail_safe(request_id, "a step failed") == ACCEPTED
+    assert approval.fail_safe(request_id, "a step failed") == PENDING  # three tries, then the fourth read
+    assert approval.fail_safe(request_id, "a step failed") == ACCEPTED
 
 
 def test_a_creation_that_lost_the_race_for_its_key_answers_the_winner_or_a_conflict(
@@ -784,7 +785,7 @@ def test_staff_credits_decisions_and_reversals_are_recorded_as_theirs_with_where
     desk.pending(decided)
     payments.decide(staff, TOP_UP, decided, accept=True, reason=None)
     screened = desk.withdraw("alice", "5")
-    payments.decline_by_screening(screened, "listed")
+    approval.decline_by_screening(screened, "listed")
     trail = [(entry["action"], entry["actor"]["userId"], entry.get("sourceIp")) for entry in _audit(credited)]
     trail += [(entry["action"], entry["actor"]["userId"], entry.get("sourceIp")) for entry in _audit(decided)]
     trail += [(entry["action"], entry["actor"]["userId"], entry.get("sourceIp")) for entry in _audit(screened)]
@@ -815,7 +816,7 @@ def test_a_withdrawal_paid_out_keeps_the_limit_it_used_and_an_expired_one_gives_
     for request_id in (paid, waiting):
         desk.pending(request_id)
     payments.decide(STAFF, WITHDRAWAL, paid, accept=True, reason=None)
-    assert payments.expire(waiting) == RequestStatus.EXPIRED
+    assert approval.expire(waiting) == RequestStatus.EXPIRED
     with pytest.raises(limits.LimitExceeded):  # the 20 paid out still counts today; the expired 10 does not
         desk.withdraw("alice", "10.01")
     desk.withdraw("alice", "10")

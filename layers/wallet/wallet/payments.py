@@ -1,27 +1,15 @@
-"""Money in and out: top-ups and withdrawals, their approval, and the decisions applied exactly once.
+"""Money in and out over the API: top-ups and withdrawals priced, created, decided by staff, reversed and read.
 
-A request's every change of state is a conditional write on the state it expects, made in the same
-transaction as the money it moves: a decision applies once, whatever retries, races or expiry."""
+Their changes of state, with the money each moves, are applied exactly once by `approval`, which the approval
+workflow's own steps use too."""
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from wallet import (
-    audit,
-    catalog,
-    catalog_store,
-    clock,
-    events,
-    ledger,
-    ledger_store,
-    limits,
-    limits_store,
-    requests_store,
-)
+from wallet import approval, audit, catalog, catalog_store, clock, ledger, ledger_store, limits, requests_store
 from wallet.auth import Caller
 from wallet.aws import stepfunctions
 from wallet.commission import Quote, quote
@@ -29,14 +17,12 @@ from wallet.config import settings
 from wallet.dynamo import condition_failed
 from wallet.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound
 from wallet.idempotency import fingerprint, operation_id
-from wallet.ledger import Bucket, InsufficientFunds, Leg, Posting, SystemAccount, WrongState
+from wallet.ledger import Bucket, Leg, Posting, WrongState
 from wallet.ledger_store import AccountState
-from wallet.models.accounts import AccountStatus
 from wallet.models.catalog import OperationType
 from wallet.models.events import EventType
 from wallet.models.operations import Actor
 from wallet.models.requests import (
-    FINAL_STATUSES,
     BankTopUp,
     BankWithdrawal,
     HistoryStep,
@@ -59,21 +45,7 @@ OPERATIONS = {
     (RequestKind.WITHDRAWAL, PaymentMethod.BANK): OperationType.BANK_WITHDRAWAL,
     (RequestKind.WITHDRAWAL, PaymentMethod.CARD): OperationType.CARD_WITHDRAWAL,
 }
-# Decisions the approval workflow takes on its own (screening, expiry, a failed step).
-WORKFLOW_ACTOR = {"userId": "approval-workflow", "role": "WORKFLOW", "organizationId": "SYSTEM"}
 WORKFLOW_NOT_STARTED = "The approval workflow could not start"  # the reason of a request declined as it was made
-# The event each state of a request announces (a request born ACCEPTED is a top_up.credited instead).
-REQUEST_EVENTS = {
-    (RequestKind.TOP_UP, RequestStatus.SCREENING): EventType.TOP_UP_REQUEST_CREATED,
-    (RequestKind.TOP_UP, RequestStatus.ACCEPTED): EventType.TOP_UP_REQUEST_ACCEPTED,
-    (RequestKind.TOP_UP, RequestStatus.DECLINED): EventType.TOP_UP_REQUEST_DECLINED,
-    (RequestKind.TOP_UP, RequestStatus.EXPIRED): EventType.TOP_UP_REQUEST_EXPIRED,
-    (RequestKind.TOP_UP, RequestStatus.REVERSED): EventType.TOP_UP_REVERSED,
-    (RequestKind.WITHDRAWAL, RequestStatus.SCREENING): EventType.WITHDRAWAL_HELD,
-    (RequestKind.WITHDRAWAL, RequestStatus.ACCEPTED): EventType.WITHDRAWAL_ACCEPTED,
-    (RequestKind.WITHDRAWAL, RequestStatus.DECLINED): EventType.WITHDRAWAL_DECLINED,
-    (RequestKind.WITHDRAWAL, RequestStatus.EXPIRED): EventType.WITHDRAWAL_EXPIRED,
-}
 
 
 @dataclass(frozen=True)
@@ -121,12 +93,12 @@ def top_up_at_once(caller: Caller, body: BankTopUp, idempotency_key: str | None)
     priced = price(caller, RequestKind.TOP_UP, body.payment_method, body.coin_serial, body.amount)
     request = _new_request(caller, priced, body.payment_method, body.bank_id, idempotency_key, RequestStatus.ACCEPTED)
     request.reference = body.reference
-    posting = _posting(
+    posting = approval.posting(
         request,
         RequestStatus.ACCEPTED,
         guard=requests_store.creation(request, digest),
         companions=(
-            *_event(request, EventType.TOP_UP_CREDITED),
+            *approval.request_event(request, EventType.TOP_UP_CREDITED),
             audit.by(caller, "TOP_UP_CREDITED", request.request_identifier, {"coinSerial": request.coin_serial}),
         ),
         actor=caller.actor,
@@ -145,7 +117,7 @@ def create_top_up_request(caller: Caller, body: BankTopUp, idempotency_key: str 
     priced = price(caller, RequestKind.TOP_UP, body.payment_method, body.coin_serial, body.amount)
     request = _new_request(caller, priced, body.payment_method, body.bank_id, idempotency_key, RequestStatus.SCREENING)
     try:
-        requests_store.write(requests_store.creation(request, digest), *_event(request))
+        requests_store.write(requests_store.creation(request, digest), *approval.request_event(request))
     except ClientError as error:
         if not condition_failed(error, 0):
             raise
@@ -170,21 +142,17 @@ def create_withdrawal(caller: Caller, body: BankWithdrawal, idempotency_key: str
     rule = limits.rule_for(operation, request.currency, caller.role.value, request.coin_serial)
     used = limits.uses(rule, request.coin_serial, request.amount, clock.now())
     posting = Posting(
-        _hold_id(request),
+        approval.hold_id(request),
         "WITHDRAWAL_HOLD",
         request.currency,
         hold,
-        {**_details(request, caller.actor), "limitUse": limits.recorded(used)},
+        {**approval.details(request, caller.actor), "limitUse": limits.recorded(used)},
         guard=requests_store.creation(request, digest),
-        companions=(*limits.companions(used), *_event(request)),
+        companions=(*limits.companions(used), *approval.request_event(request)),
     )
     if ledger.post(posting, accounts={account: priced.account}).replayed:
         return _answer(_same_request(request.request_identifier, digest))
     return _answer(_start_workflow(request, priced.account.item["ownerName"]))
-
-
-def _hold_id(request: MoneyRequest) -> str:
-    return f"{request.request_identifier}:HOLD"
 
 
 def _new_request(
@@ -283,8 +251,8 @@ def _start_workflow(request: MoneyRequest, owner_name: str, *, decline_if_not_st
         # request no longer SCREENING and changes nothing. If the decline cannot be written either, the error
         # stands (5xx), the request stays SCREENING, and a retry with the same key starts the workflow again.
         logger.warning("The approval workflow did not start", extra={"requestIdentifier": request.request_identifier})
-        fail_safe(request.request_identifier, WORKFLOW_NOT_STARTED)
-        return _existing(request.request_identifier)[0]
+        approval.fail_safe(request.request_identifier, WORKFLOW_NOT_STARTED)
+        return approval.existing(request.request_identifier)[0]
     return request
 
 
@@ -293,11 +261,11 @@ def _start_workflow(request: MoneyRequest, owner_name: str, *, decline_if_not_st
 
 def decide(caller: Caller, kind: RequestKind, request_id: str, accept: bool, reason: str | None) -> RequestAnswer:
     caller.require(*STAFF_ROLES)
-    request, item = _existing(request_id, kind)
+    request, item = approval.existing(request_id, kind)
     if request.status != RequestStatus.PENDING:
         raise WrongState(f"The request is {request.status.value}, not PENDING")
     new = RequestStatus.ACCEPTED if accept else RequestStatus.DECLINED
-    decided = _apply(request, RequestStatus.PENDING, new, reason, caller)
+    decided = approval.apply(request, RequestStatus.PENDING, new, reason, caller)
     if token := item.get("taskToken"):
         _tell_workflow(str(token), decided)
     return _answer(decided)
@@ -306,12 +274,12 @@ def decide(caller: Caller, kind: RequestKind, request_id: str, accept: bool, rea
 def reverse_top_up(caller: Caller, request_id: str, reason: str) -> RequestAnswer:
     """Takes back a credited top-up with its commission; asked again, it answers the reversal made."""
     caller.require(*STAFF_ROLES)
-    request, _ = _existing(request_id, RequestKind.TOP_UP)
+    request, _ = approval.existing(request_id, RequestKind.TOP_UP)
     if request.status == RequestStatus.REVERSED:
         return _answer(request)
     if request.status != RequestStatus.ACCEPTED:
         raise WrongState(f"The request is {request.status.value}, not ACCEPTED")
-    return _answer(_apply(request, RequestStatus.ACCEPTED, RequestStatus.REVERSED, reason, caller))
+    return _answer(approval.apply(request, RequestStatus.ACCEPTED, RequestStatus.REVERSED, reason, caller))
 
 
 def _tell_workflow(token: str, request: MoneyRequest) -> None:
@@ -324,194 +292,15 @@ def _tell_workflow(token: str, request: MoneyRequest) -> None:
         )
 
 
-def _apply(
-    request: MoneyRequest,
-    expected: RequestStatus,
-    new: RequestStatus,
-    reason: str | None,
-    by: Caller | None = None,
-) -> MoneyRequest:
-    """The one place that turns a change of state into money: applied once, or WrongState. `by` is the
-    staff member deciding (None: the workflow); the decision's event and audit entry ride with it."""
-    actor = by.actor if by else WORKFLOW_ACTOR
-    now = clock.iso(clock.now())
-    step = HistoryStep(status=new, at=now, reason=reason, actor=Actor.model_validate(actor))
-    decided = request.model_copy(update={"status": new, "updated_at": now, "history": [*request.history, step]})
-    guard = requests_store.transition(request, expected, new, now, reason, actor)
-    recorded = audit.entry(
-        actor,
-        f"{request.kind.value}_{new.value}",
-        request.request_identifier,
-        source_ip=by.source_ip if by else None,
-        details={"from": expected.value, "reason": reason},
-    )
-    announced = (*_event(decided), recorded)
-    posting = _posting(request, new, guard=guard, companions=announced, actor=actor)
-    if posting.legs and new in (RequestStatus.DECLINED, RequestStatus.EXPIRED):
-        # A released hold gives back the limits it used, in the same transaction.
-        released = limits_store.releases(ledger_store.get_process(_hold_id(request)))
-        posting = replace(posting, companions=(*announced, *released))
-    if posting.legs:
-        try:
-            ledger.post(posting)
-        except InsufficientFunds:
-            # A hold already settled or released means another decision got there first.
-            if _existing(request.request_identifier)[0].status != expected:
-                raise WrongState(f"The request is no longer {expected.value}") from None
-            raise
-    else:
-        try:
-            requests_store.write(guard, *announced)
-        except ClientError as error:
-            if condition_failed(error, 0):
-                raise WrongState(f"The request is no longer {expected.value}") from error
-            raise
-    return decided
-
-
-def _event(request: MoneyRequest, event_type: EventType | None = None) -> tuple[dict[str, Any], ...]:
-    """The request's event in its current state, as a write for the same transaction."""
-    event_type = event_type or REQUEST_EVENTS.get((request.kind, request.status))
-    if event_type is None:  # SCREENING -> PENDING is internal to the workflow
-        return ()
-    data = request.model_dump(mode="json", by_alias=True, exclude={"history", "account_number", "updated_at"})
-    data["reason"] = request.history[-1].reason
-    return (
-        events.outbox_write(
-            event_type,
-            f"{request.request_identifier}:{request.status.value}",
-            data,
-            ordering_key=request.coin_serial,
-            organization_ids=[request.organization_id],
-        ),
-    )
-
-
-def _posting(
-    request: MoneyRequest,
-    new: RequestStatus,
-    guard: dict[str, Any],
-    companions: tuple[dict[str, Any], ...],
-    actor: dict[str, str],
-) -> Posting:
-    account = ledger.customer_account(request.coin_serial)
-    process_id = f"{request.request_identifier}:{new.value}"
-    # A reversal takes the commission back from the shard its credit went to.
-    credited = new if new != RequestStatus.REVERSED else RequestStatus.ACCEPTED
-    shard = ledger.shard_for(f"{request.request_identifier}:{credited.value}")
-
-    def system(kind: SystemAccount) -> str:
-        return ledger.system_account(request.issuer_id, kind, shard)
-
-    legs: list[Leg] = []
-    if request.kind == RequestKind.TOP_UP and new in (RequestStatus.ACCEPTED, RequestStatus.REVERSED):
-        source = SystemAccount.TRANSIT if request.payment_method == PaymentMethod.CARD else SystemAccount.EMISSION
-        sign = 1 if new == RequestStatus.ACCEPTED else -1  # a reversal posts the credit's legs negated
-        legs = [
-            Leg(system(source), -sign * request.amount),
-            Leg(account, sign * request.total_amount),
-            Leg(system(SystemAccount.COMMISSION), sign * request.commission),
-        ]
-    elif request.kind == RequestKind.WITHDRAWAL and new == RequestStatus.ACCEPTED:
-        legs = [
-            Leg(account, -request.total_amount, Bucket.HELD),
-            Leg(system(SystemAccount.TRANSIT), request.amount),
-            Leg(system(SystemAccount.COMMISSION), request.commission),
-        ]
-    elif request.kind == RequestKind.WITHDRAWAL and new in (RequestStatus.DECLINED, RequestStatus.EXPIRED):
-        legs = [Leg(account, -request.total_amount, Bucket.HELD), Leg(account, request.total_amount, Bucket.AVAILABLE)]
-    operation = f"{request.kind.value}_{new.value}"
-    legs = [leg for leg in legs if leg.amount]
-    corrective = new in (RequestStatus.DECLINED, RequestStatus.EXPIRED, RequestStatus.REVERSED)
-    open_to = (AccountStatus.ACTIVE, AccountStatus.FROZEN) if corrective else (AccountStatus.ACTIVE,)
-    details = _details(request, actor)
-    return Posting(
-        process_id, operation, request.currency, tuple(legs), details, guard, open_to=open_to, companions=companions
-    )
-
-
-def _details(request: MoneyRequest, actor: dict[str, str]) -> dict[str, Any]:
-    """What a request's posting records besides its legs: the request, its figures, who caused it."""
-    return {
-        "requestIdentifier": request.request_identifier,
-        "organizationId": request.organization_id,
-        "amount": request.amount,
-        "commission": request.commission,
-        "actor": actor,
-    }
-
-
-# --- the workflow's steps ---
-
-
-def await_decision(request_id: str, task_token: str) -> RequestStatus:
-    """Screening passed: the request waits for a decision, the workflow on this token. Idempotent: a retried
-    step (Lambda throttled, say) finds the request PENDING already and only replaces the token it waits on."""
-    request, _ = _existing(request_id)
-    if request.status == RequestStatus.PENDING:
-        try:
-            requests_store.write(requests_store.new_task_token(request_id, task_token))
-            return RequestStatus.PENDING
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
-            return _existing(request_id)[0].status  # decided meanwhile: the decision stands
-    now = clock.iso(clock.now())
-    guard = requests_store.transition(
-        request, RequestStatus.SCREENING, RequestStatus.PENDING, now, taskToken=task_token
-    )
-    requests_store.write(guard)
-    return RequestStatus.PENDING
-
-
-def decline_by_screening(request_id: str, reason: str) -> RequestStatus:
-    request, _ = _existing(request_id)
-    return _apply(request, RequestStatus.SCREENING, RequestStatus.DECLINED, reason, None).status
-
-
-def expire(request_id: str) -> RequestStatus:
-    """No decision in time; a decision that won the race stands."""
-    request, _ = _existing(request_id)
-    try:
-        expired = _apply(request, RequestStatus.PENDING, RequestStatus.EXPIRED, "No decision in time", None)
-        return expired.status
-    except WrongState:
-        return _existing(request_id)[0].status
-
-
-def fail_safe(request_id: str, reason: str) -> RequestStatus:
-    """A step failed for good: the request ends declined, anything held released, never stuck."""
-    for _ in range(3):
-        request, _ = _existing(request_id)
-        if request.status in FINAL_STATUSES:
-            return request.status
-        try:
-            return _apply(request, request.status, RequestStatus.DECLINED, reason, None).status
-        except WrongState:
-            continue
-    return _existing(request_id)[0].status
-
-
 # --- reading ---
 
 
 def get_request(caller: Caller, request_id: str) -> MoneyRequest:
     """Someone else's request answers exactly as an unknown one: its existence is not revealed."""
-    request, _ = _existing(request_id)
+    request, _ = approval.existing(request_id)
     if not caller.may_see(request.organization_id):
-        raise _no_such_request()
+        raise approval.no_such_request()
     return request
-
-
-def _existing(request_id: str, kind: RequestKind | None = None) -> tuple[MoneyRequest, dict[str, object]]:
-    found = requests_store.get(request_id)
-    if found is None or kind not in (None, found[0].kind):
-        raise _no_such_request()
-    return found
-
-
-def _no_such_request() -> NotFound:
-    return NotFound("No such request", details=[{"field": "requestIdentifier", "issue": "not found"}])
 
 
 def _answer(request: MoneyRequest) -> RequestAnswer:
