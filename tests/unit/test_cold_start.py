@@ -98,7 +98,7 @@ def test_an_init_runs_without_collections_and_leaves_the_collector_on_with_its_o
 
 
 def test_the_workflow_steps_import_the_decisions_path_not_the_apis() -> None:
-    """The steps decide requests already priced and held: no pricing, catalog, limit rules, tokens or audit models."""
+    """The steps decide requests already priced and held: no pricing, catalog, limit rules, tokens or their models."""
     loaded = modules_loaded_by("WorkflowFunction")
     assert "wallet.approval" in loaded
     api_side = {
@@ -111,5 +111,7 @@ def test_the_workflow_steps_import_the_decisions_path_not_the_apis() -> None:
         "wallet.limits",
         "wallet.identity_store",
         "wallet.models.audit",
+        "wallet.models.limits",
+        "wallet.models.catalog",
     }
     assert not api_side & loaded

@@ -58,7 +58,7 @@ def set_rule(rule: LimitRule, by: Caller) -> LimitRule:
 
 
 def list_rules() -> LimitRules:
-    return LimitRules(records=limits_store.all_rules())
+    return LimitRules(records=[LimitRule.model_validate(item) for item in limits_store.all_rules()])
 
 
 def forget_rules() -> None:
@@ -72,15 +72,13 @@ def rule_for(operation: str, currency: str, role: str, coin_serial: str) -> Limi
     cached = _rules_cache.get(cache_key)
     if cached and cached[0] > time.monotonic():
         return cached[1]
-    found = {
-        rule.coin_serial is not None: rule
-        for rule in limits_store.rules(
-            [
-                limits_store.rule_key(operation, currency, f"ROLE#{role}"),
-                limits_store.rule_key(operation, currency, f"COIN#{coin_serial}"),
-            ]
-        )
-    }
+    stored = limits_store.rules(
+        [
+            limits_store.rule_key(operation, currency, f"ROLE#{role}"),
+            limits_store.rule_key(operation, currency, f"COIN#{coin_serial}"),
+        ]
+    )
+    found = {rule.coin_serial is not None: rule for rule in map(LimitRule.model_validate, stored)}
     rule = found.get(True) or found.get(False)
     _rules_cache[cache_key] = (time.monotonic() + RULES_CACHE_SECONDS, rule)
     return rule

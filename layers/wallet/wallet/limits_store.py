@@ -1,14 +1,17 @@
 """Data access for limits: rules in the catalog table, usage counters beside the journal.
 
 A counter is one item per account, operation type, UTC window and measure (amount or count),
-moved by the conditional ADD that rides in the posting's own transaction."""
+moved by the conditional ADD that rides in the posting's own transaction. Rules are read back as stored
+items (limits makes them models), so what only moves counters imports no rule model."""
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wallet.config import settings
-from wallet.dynamo import batch_get, every_item, transact_write
-from wallet.models.limits import LimitRule
+from wallet.dynamo import Item, batch_get, every_item, transact_write
+
+if TYPE_CHECKING:
+    from wallet.models.limits import LimitRule
 
 LIMIT = "LIMIT"
 USE = "LIMITUSE"
@@ -27,7 +30,7 @@ def rule_key(operation: str, currency: str, subject: str) -> dict[str, str]:
     return {"pk": f"{LIMIT}#{operation}#{currency}", "sk": subject}
 
 
-def put_rule(rule: LimitRule, subject: str, at: str, *companions: dict[str, Any]) -> None:
+def put_rule(rule: "LimitRule", subject: str, at: str, *companions: dict[str, Any]) -> None:
     """A second rule for the same operation, currency and subject replaces the first; its audit entry rides with it."""
     key = rule_key(rule.operation_type.value, rule.currency_code, subject)
     # Amounts kept as the decimal strings they were given: a stored number comes back trimmed ("25.00" as 25).
@@ -36,19 +39,18 @@ def put_rule(rule: LimitRule, subject: str, at: str, *companions: dict[str, Any]
     transact_write([{"Put": {"TableName": _catalog(), "Item": item}}, *companions])
 
 
-def rules(keys: list[dict[str, str]]) -> list[LimitRule]:
-    return [LimitRule.model_validate(item) for item in batch_get(_catalog(), keys)]
+def rules(keys: list[dict[str, str]]) -> list[Item]:
+    return batch_get(_catalog(), keys)
 
 
-def all_rules() -> list[LimitRule]:
-    items = every_item(
+def all_rules() -> list[Item]:
+    return every_item(
         "query",
         TableName=_catalog(),
         IndexName="gsi1",
         KeyConditionExpression="gsi1pk = :kind",
         ExpressionAttributeValues={":kind": LIMIT},
     )
-    return [LimitRule.model_validate(item) for item in items]
 
 
 def counter_key(coin_serial: str, operation: str, window: str, measure: str) -> dict[str, str]:
