@@ -11,14 +11,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from wallet import back_office, payments
 from wallet.api import IdempotencyKey, caller, create_app
 from wallet.models.base import Page
-from wallet.models.requests import (
+from wallet.models.requests import MoneyRequest, RequestKind
+from wallet.models.requests_api import (
     BankTopUp,
     BankWithdrawal,
     Decision,
     MoneyCalculationRequest,
-    MoneyRequest,
     RequestAnswer,
-    RequestKind,
     RequestListRequest,
     Reversal,
 )

@@ -18,7 +18,8 @@ from wallet import approval, catalog, payments, reconciliation, requests_store
 from wallet.auth import Caller
 from wallet.ledger import WrongState
 from wallet.models.catalog import NewBank
-from wallet.models.requests import BankTopUp, BankWithdrawal, RequestKind, RequestStatus
+from wallet.models.requests import RequestKind, RequestStatus
+from wallet.models.requests_api import BankTopUp, BankWithdrawal
 from wallet.models.roles import OrganizationType, Role
 
 STAFF = Caller("staff", "ops@wallet.test", "system", OrganizationType.SYSTEM, Role.SERVICE)

@@ -42,7 +42,8 @@ from wallet.errors import Conflict
 from wallet.idempotency import fingerprint
 from wallet.ledger import InsufficientFunds, SystemAccount, WrongState
 from wallet.models.catalog import CommissionRule, NewBank, OperationType
-from wallet.models.requests import BankTopUp, RequestKind, RequestStatus
+from wallet.models.requests import RequestKind, RequestStatus
+from wallet.models.requests_api import BankTopUp
 
 SOAK = os.environ.get("WALLET_SOAK_EXAMPLES")
 OWNERS = {"a": "EUR", "b": "EUR", "c": "EUR", "d": "JPY", "e": "JPY"}

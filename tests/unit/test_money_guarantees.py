@@ -30,7 +30,8 @@ from wallet.ledger import Leg, Posting, SystemAccount, WrongState
 from wallet.models.accounts import StatementRequest
 from wallet.models.catalog import CommissionRule, NewBank, OperationType
 from wallet.models.events import EventType
-from wallet.models.requests import BankTopUp, BankWithdrawal, RequestKind, RequestStatus
+from wallet.models.requests import RequestKind, RequestStatus
+from wallet.models.requests_api import BankTopUp, BankWithdrawal
 from wallet.models.transfers import RefundRequest
 from wallet.money import in_digits
 

@@ -30,7 +30,7 @@ from wallet.errors import BusinessRuleViolation, Conflict, WalletError
 from wallet.models.accounts import AccountStatus, NewCoin
 from wallet.models.catalog import CommissionRule, NewBank, NewIssuer, OperationType
 from wallet.models.limits import LimitRule, WindowLimit
-from wallet.models.requests import BankTopUp
+from wallet.models.requests_api import BankTopUp
 from wallet.models.roles import Role
 from wallet.models.transfers import RefundRequest, TransferDone
 

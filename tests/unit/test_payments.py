@@ -35,15 +35,8 @@ from wallet.errors import BusinessRuleViolation, Conflict, Forbidden, InvalidInp
 from wallet.ledger import AccountFrozen, SystemAccount, WrongState
 from wallet.models.catalog import CommissionRule, NewBank, NewCurrency, NewIssuer, OperationType
 from wallet.models.limits import LimitRule, WindowLimit
-from wallet.models.requests import (
-    BankTopUp,
-    BankWithdrawal,
-    MoneyCalculationRequest,
-    MoneyRequest,
-    RequestKind,
-    RequestListRequest,
-    RequestStatus,
-)
+from wallet.models.requests import MoneyRequest, RequestKind, RequestStatus
+from wallet.models.requests_api import BankTopUp, BankWithdrawal, MoneyCalculationRequest, RequestListRequest
 from wallet.models.roles import Role
 
 TOP_UP, WITHDRAWAL = RequestKind.TOP_UP, RequestKind.WITHDRAWAL

@@ -7,7 +7,8 @@ from wallet.auth import Caller
 from wallet.errors import NotFound
 from wallet.models.base import Page
 from wallet.models.operations import Operation, OperationLeg
-from wallet.models.requests import MoneyRequest, RequestKind, RequestListRequest
+from wallet.models.requests import MoneyRequest, RequestKind
+from wallet.models.requests_api import RequestListRequest
 from wallet.money import in_digits
 
 # A process record's money figures (legs aside).

@@ -23,17 +23,14 @@ from wallet.models.catalog import OperationType
 from wallet.models.events import EventType
 from wallet.models.operations import Actor
 from wallet.models.requests import (
-    BankTopUp,
-    BankWithdrawal,
     HistoryStep,
-    MoneyCalculationRequest,
     MoneyRequest,
     PaymentMethod,
-    RequestAnswer,
     RequestKind,
     RequestStatus,
     ScreeningSubject,
 )
+from wallet.models.requests_api import BankTopUp, BankWithdrawal, MoneyCalculationRequest, RequestAnswer
 from wallet.models.roles import STAFF_ROLES
 from wallet.models.transfers import Calculation
 from wallet.money import check_precision

@@ -1,11 +1,15 @@
 """Data access for money requests: the only module that knows the requests table's keys."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wallet.aws import dynamodb
 from wallet.config import settings
 from wallet.dynamo import Item, filtered_query_page, transact_write
-from wallet.models.requests import MoneyRequest, RequestFilter, RequestKind, RequestStatus
+from wallet.models.requests import MoneyRequest, RequestKind, RequestStatus
+
+if TYPE_CHECKING:
+    # Only the API's listing gives one: the workflow reads and moves requests without building the API's models.
+    from wallet.models.requests_api import RequestFilter
 
 REQUEST = "REQUEST"
 
@@ -97,7 +101,7 @@ def get(request_id: str) -> tuple[MoneyRequest, Item] | None:
 
 def page(
     kind: RequestKind,
-    wanted: RequestFilter,
+    wanted: "RequestFilter",
     *,
     organization_id: str | None,
     page_size: int,

@@ -1,17 +1,16 @@
-"""Money in and out: top-up and withdrawal requests, their decisions and their history."""
+"""Money in and out: top-up and withdrawal requests as recorded, their states and history, and the approval
+workflow's contract (screening, its steps, its executions' end). Apart from the API's requests and answers
+(wallet.models.requests_api): the workflow and screening steps build only these."""
 
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
 from pydantic import Field, model_validator
 
-from wallet.models.accounts import CoinSerial
-from wallet.models.base import CamelModel, Identifier, Instant, ListFilter, ListRequest
+from wallet.models.base import CamelModel
 from wallet.models.enums import CaseInsensitiveEnum
 from wallet.models.operations import Actor
-from wallet.money import Amount, Money, in_digits
-
-Reason = Annotated[str, Field(max_length=500)]
+from wallet.money import Money, in_digits
 
 
 class PaymentMethod(CaseInsensitiveEnum):
@@ -34,37 +33,6 @@ class RequestStatus(CaseInsensitiveEnum):
 
 
 FINAL_STATUSES = (RequestStatus.ACCEPTED, RequestStatus.DECLINED, RequestStatus.EXPIRED, RequestStatus.REVERSED)
-
-
-class MoneyCalculationRequest(CamelModel):
-    coin_serial: CoinSerial
-    amount: Amount
-    payment_method: PaymentMethod = PaymentMethod.BANK
-
-
-class BankTopUp(CamelModel):
-    coin_serial: CoinSerial
-    amount: Amount
-    bank_id: Identifier
-    reference: Annotated[str, Field(max_length=200)] | None = None
-    payment_method: PaymentMethod = PaymentMethod.BANK
-
-
-class BankWithdrawal(CamelModel):
-    coin_serial: CoinSerial
-    amount: Amount
-    bank_id: Identifier
-    account_number: Annotated[str, Field(min_length=4, max_length=34, pattern=r"^[A-Za-z0-9 ]+$")]
-    recipient_name: Annotated[str, Field(min_length=1, max_length=200)]
-    payment_method: PaymentMethod = PaymentMethod.BANK
-
-
-class Decision(CamelModel):
-    reason: Reason | None = None
-
-
-class Reversal(CamelModel):
-    reason: Annotated[str, Field(min_length=1, max_length=500)]
 
 
 class HistoryStep(CamelModel):
@@ -107,26 +75,6 @@ class MoneyRequest(RequestCore):
         self.commission = in_digits(self.commission, self.fractional_digits)
         self.total_amount = in_digits(self.total_amount, self.fractional_digits)
         return self
-
-
-class RequestFilter(ListFilter):
-    status: RequestStatus | None = None
-    payment_method: PaymentMethod | None = None
-    coin_serial: CoinSerial | None = None
-    from_: Instant | None = Field(None, alias="from")
-    to: Instant | None = None
-
-
-class RequestListRequest(ListRequest):
-    filter: RequestFilter = RequestFilter.model_validate({})
-
-
-class RequestAnswer(CamelModel):
-    request_identifier: str
-    status: RequestStatus
-    amount: Money
-    commission: Money
-    total_amount: Money
 
 
 class ScreeningSubject(CamelModel):
