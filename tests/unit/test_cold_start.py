@@ -114,5 +114,6 @@ def test_the_workflow_steps_import_the_decisions_path_not_the_apis() -> None:
         "wallet.models.limits",
         "wallet.models.catalog",
         "wallet.models.requests_api",
+        "wallet.models.accounts",
     }
     assert not api_side & loaded

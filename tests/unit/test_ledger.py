@@ -15,7 +15,7 @@ from wallet import account_lifecycle, accounts, aws, catalog, clock, ledger, led
 from wallet.config import settings
 from wallet.errors import BusinessRuleViolation
 from wallet.ledger import Bucket, Leg, Posting, Refusable, SystemAccount
-from wallet.models.accounts import AccountStatus
+from wallet.models.account_status import AccountStatus
 from wallet.models.catalog import NewCurrency, NewIssuer
 from wallet.models.events import EventType
 

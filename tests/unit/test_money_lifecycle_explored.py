@@ -27,7 +27,8 @@ from wallet import (
     transfers,
 )
 from wallet.errors import BusinessRuleViolation, Conflict, WalletError
-from wallet.models.accounts import AccountStatus, NewCoin
+from wallet.models.account_status import AccountStatus
+from wallet.models.accounts import NewCoin
 from wallet.models.catalog import CommissionRule, NewBank, NewIssuer, OperationType
 from wallet.models.limits import LimitRule, WindowLimit
 from wallet.models.requests_api import BankTopUp

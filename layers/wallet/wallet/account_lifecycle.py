@@ -10,7 +10,8 @@ from wallet.auth import Caller
 from wallet.errors import BusinessRuleViolation, Contention, Forbidden
 from wallet.ledger import WrongState
 from wallet.ledger_store import AccountState
-from wallet.models.accounts import AccountStatus, Coin
+from wallet.models.account_status import AccountStatus
+from wallet.models.accounts import Coin
 from wallet.models.events import EventType
 from wallet.models.roles import STAFF_ROLES, Role
 

@@ -7,8 +7,8 @@ from wallet import audit, catalog, clock, events, identity_store, ledger, ledger
 from wallet.auth import Caller
 from wallet.dynamo import Item
 from wallet.errors import NotFound
+from wallet.models.account_status import AccountStatus
 from wallet.models.accounts import (
-    AccountStatus,
     Coin,
     Coins,
     CurrencyCodeRef,

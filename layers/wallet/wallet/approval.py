@@ -15,7 +15,7 @@ from wallet import audit, clock, events, ledger, ledger_store, limits_store, req
 from wallet.dynamo import condition_failed
 from wallet.errors import NotFound
 from wallet.ledger import Bucket, InsufficientFunds, Leg, Posting, SystemAccount, WrongState
-from wallet.models.accounts import AccountStatus
+from wallet.models.account_status import AccountStatus
 from wallet.models.events import EventType
 from wallet.models.operations import Actor
 from wallet.models.requests import FINAL_STATUSES, HistoryStep, MoneyRequest, PaymentMethod, RequestKind, RequestStatus

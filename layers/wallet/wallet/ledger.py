@@ -23,7 +23,7 @@ from wallet.config import settings
 from wallet.dynamo import MAX_TRANSACTION_ITEMS, TRANSIENT_REASONS, cancellation_codes
 from wallet.errors import BusinessRuleViolation, Conflict, Contention, NotFound, WalletError
 from wallet.ledger_store import AccountState
-from wallet.models.accounts import AccountStatus
+from wallet.models.account_status import AccountStatus
 
 # A hot account (a merchant in a sale) is written by one transaction at a time: contenders back off with
 # full jitter and keep trying for a time, not a count, well inside the functions' 10 s timeout. The cap sets

@@ -4,17 +4,12 @@ from typing import Annotated
 
 from pydantic import Field
 
+from wallet.models.account_status import AccountStatus
 from wallet.models.base import CamelModel, Identifier, Instant, ListRequest
 from wallet.models.enums import CaseInsensitiveEnum
 from wallet.money import Money
 
 CoinSerial = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
-
-
-class AccountStatus(CaseInsensitiveEnum):
-    ACTIVE = "ACTIVE"
-    FROZEN = "FROZEN"  # by staff: it neither sends nor receives until unfrozen
-    CLOSED = "CLOSED"  # by its owner or an administrator, at zero balance; final
 
 
 class StatusChange(CamelModel):
