@@ -117,3 +117,9 @@ def test_the_workflow_steps_import_the_decisions_path_not_the_apis() -> None:
         "wallet.models.accounts",
     }
     assert not api_side & loaded
+
+
+def test_the_screening_steps_define_no_account_or_request_api_models() -> None:
+    loaded = modules_loaded_by("AmlCheckFunction", "CardProviderFunction")
+    assert "wallet.models.requests" in loaded  # the subject they screen
+    assert not {"wallet.models.accounts", "wallet.models.requests_api"} & loaded

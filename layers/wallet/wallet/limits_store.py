@@ -83,9 +83,13 @@ def counter_release(key: dict[str, str], delta: Decimal) -> dict[str, Any]:
     }
 
 
+# Where an operation's record keeps what it used (limits.recorded), for `releases` to give back.
+LIMIT_USE = "limitUse"
+
+
 def releases(record: dict[str, Any] | None) -> tuple[dict[str, Any], ...]:
-    """The counter updates that give back what a recorded operation used (its `limitUse`, limits.recorded)."""
-    used = (record or {}).get("limitUse", [])
+    """The counter updates that give back what a recorded operation used (its LIMIT_USE, limits.recorded)."""
+    used = (record or {}).get(LIMIT_USE, [])
     return tuple(counter_release({"pk": use["pk"], "sk": use["sk"]}, Decimal(use["delta"])) for use in used)
 
 

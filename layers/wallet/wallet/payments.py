@@ -9,7 +9,18 @@ from decimal import Decimal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from wallet import approval, audit, catalog, catalog_store, clock, ledger, ledger_store, limits, requests_store
+from wallet import (
+    approval,
+    audit,
+    catalog,
+    catalog_store,
+    clock,
+    ledger,
+    ledger_store,
+    limits,
+    limits_store,
+    requests_store,
+)
 from wallet.auth import Caller
 from wallet.aws import stepfunctions
 from wallet.commission import Quote, quote
@@ -143,7 +154,7 @@ def create_withdrawal(caller: Caller, body: BankWithdrawal, idempotency_key: str
         "WITHDRAWAL_HOLD",
         request.currency,
         hold,
-        {**approval.details(request, caller.actor), "limitUse": limits.recorded(used)},
+        {**approval.details(request, caller.actor), limits_store.LIMIT_USE: limits.recorded(used)},
         guard=requests_store.creation(request, digest),
         companions=(*limits.companions(used), *approval.request_event(request)),
     )
