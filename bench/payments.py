@@ -54,8 +54,8 @@ class Seen:
 
 
 class Watch:
-    """A before-call hook on every client the session makes after install() (a client copies the session's
-    handlers when it is made): counts, while counting() is open, only the calls of the thread that opened it."""
+    """A before-call hook on every client's calls (a world's session relays them all to its hooks, local/aws.py):
+    counts, while counting() is open, only the calls of the thread that opened it."""
 
     def __init__(self) -> None:
         self._seen: Seen | None = None
@@ -140,7 +140,7 @@ class World:
             session = boto3.DEFAULT_SESSION
             assert session is not None
             watch = Watch()
-            watch.install(session)  # before the layer makes its clients, so that they all carry the hook
+            watch.install(session)
             lambdas = LocalLambdas(embedded)  # every function's environment: RequestsFunction's workflow ARN too
             config.settings.cache_clear()
             try:

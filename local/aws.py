@@ -14,6 +14,7 @@ from weakref import WeakKeyDictionary
 
 import boto3
 import botocore.session
+from botocore.hooks import EventAliaser, HierarchicalEmitter, first_non_none_response
 from botocore.loaders import Loader, create_loader
 from moto import mock_aws
 from moto.core.config import default_user_config
@@ -41,6 +42,14 @@ TABLE_PROPERTIES = (
 )
 # Each world's id, in the ARNs of its functions: a workflow thread left from one world must not reach the next.
 WORLD_IDS = re.compile(r"world-[0-9a-f]{12}")
+# The events a world's own hooks may be on (a hook on any other would never run), each with whether botocore takes
+# its first answer and stops there (True) or runs every handler.
+RELAYED_EVENTS = {
+    "provide-client-params": False,
+    "before-parameter-build": False,
+    "before-call": True,
+    "after-call": False,
+}
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,47 @@ def workflow_executions() -> Iterator[tuple[Any, Any]]:
     for machine in list(stepfunctions_parser_backends[ACCOUNT_ID][REGION].state_machines):
         for execution in list(machine.executions):
             yield machine, execution
+
+
+class _WorldHooks(EventAliaser):
+    """A world's own hooks (the outbox, the strict rules, the Lambda runtime's, a test's)."""
+
+    def __init__(self) -> None:
+        super().__init__(HierarchicalEmitter())
+
+    def _alias_event_name(self, event_name: str) -> str:
+        if event_name.partition(".")[0] not in RELAYED_EVENTS:
+            raise ValueError(f"no client relays {event_name} to a world's hooks (RELAYED_EVENTS)")
+        return str(super()._alias_event_name(event_name))  # type: ignore[misc]  # botocore's stubs omit it
+
+
+class _WorldSession(boto3.Session):
+    """boto3's default session while a world runs, its `events` the world's own hooks. botocore copies a session's
+    handlers into each client it makes, so a client kept from an earlier world (a function's, local/lambdas.py) would
+    miss this world's hooks and run its own world's. Here no client holds a world's hooks: each relays its calls to
+    those of the world running, the one whose session is the default, whichever world made it."""
+
+    def __init__(self, botocore_session: botocore.session.Session) -> None:
+        self._world_hooks = _WorldHooks()
+        # On the operation's own level, where a wildcard comes first: a world's hooks run before the client's own
+        # handlers, as they did when botocore copied them into it (a test's hook on a client comes after them).
+        for event in RELAYED_EVENTS:  # before any client copies the session's handlers
+            botocore_session.register(f"{event}.*.*", _relay)  # type: ignore[arg-type]
+        super().__init__(botocore_session=botocore_session, region_name=REGION)
+
+    @property
+    def events(self) -> _WorldHooks:
+        return self._world_hooks
+
+
+def _relay(event_name: str, **kwargs: Any) -> Any:
+    """A client's call meets the running world's hooks as it would its own handlers."""
+    session = boto3.DEFAULT_SESSION
+    if not isinstance(session, _WorldSession):  # no world: a test's own moto (test_deploy)
+        return None
+    if RELAYED_EVENTS[event_name.partition(".")[0]]:
+        return session.events.emit_until_response(event_name, **kwargs)[1]
+    return first_non_none_response(session.events.emit(event_name, **kwargs))
 
 
 @cache
@@ -128,7 +178,7 @@ class EmbeddedAws:
         self._mock.start()
         session = botocore.session.get_session()
         session.register_component("data_loader", _service_descriptions())
-        boto3.setup_default_session(botocore_session=session, region_name=REGION)
+        boto3.DEFAULT_SESSION = _WorldSession(session)
         self._clients.clear()
         self.outbox.install(boto3.DEFAULT_SESSION)  # type: ignore[arg-type]
         if self.strict:

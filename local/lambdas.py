@@ -2,6 +2,7 @@
 copy of the layer (and so its own caches), its Timeout and its real remaining time."""
 
 import importlib.util
+import inspect
 import io
 import json
 import os
@@ -19,7 +20,9 @@ from types import ModuleType
 from typing import Any
 
 import boto3
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from botocore.awsrequest import AWSResponse, HTTPHeaders
+from botocore.client import BaseClient
 from botocore.response import StreamingBody
 
 from local.aws import ACCOUNT_ID, REGION, EmbeddedAws
@@ -126,6 +129,8 @@ class _LayerCopy:
     # (module, attribute): containers the import left empty, filled since by invocations (caches)
     empty_at_import: list[tuple[ModuleType, str]] = field(default_factory=list)
     noted: set[str] = field(default_factory=set)
+    # The function's AWS_ variables (region, credentials...) when its runtime started: what its clients are made with
+    aws_settings: dict[str, str] = field(default_factory=dict)
 
     def note_imports(self) -> None:
         for name, module in self.modules.items():
@@ -137,14 +142,36 @@ class _LayerCopy:
                     if isinstance(value, dict | list | set) and not value and not attribute.startswith("__")
                 ]
 
-    def start_cold(self) -> None:
-        """As a new deployment's containers start: the layer's caches as the import left them."""
+    def start_cold(self, aws_settings: dict[str, str]) -> None:
+        """As a new deployment's containers start: the layer's caches as the import left them, but for its AWS
+        clients while the function's AWS settings stay those they were made with (`_start_cold`)."""
+        keep_clients, self.aws_settings = aws_settings == self.aws_settings, aws_settings
         for module in self.modules.values():
             for value in vars(module).values():
                 if getattr(value, "__module__", None) == module.__name__ and hasattr(value, "cache_clear"):
-                    value.cache_clear()
+                    _start_cold(value, keep_clients)
         for module, attribute in self.empty_at_import:
             getattr(module, attribute).clear()
+
+
+def _start_cold(cached: Any, keep_clients: bool) -> None:
+    """Empties a cache, unless it holds an AWS client (botocore's), or Powertools' provider of secrets on one, which
+    is kept with its values forgotten. A new container would make the same client, from the same settings, and it
+    holds no world's hooks (local/aws.py relays its calls to the running world's); making one costs milliseconds,
+    and every world's functions made a dozen."""
+    held = _held(cached) if keep_clients else None
+    if isinstance(held, SecretsProvider) and isinstance(held.client, BaseClient):
+        held.clear_cache()
+    elif not isinstance(held, BaseClient):
+        cached.cache_clear()
+
+
+def _held(cached: Any) -> Any:
+    """What a cache of a function of no arguments holds (None when it is empty or takes arguments)."""
+    info = getattr(cached, "cache_info", None)
+    if info is None or info().currsize != 1 or inspect.signature(cached).parameters:
+        return None
+    return cached()
 
 
 # Each function's copy of the layer, kept for the process: importing the layer again for every new runtime (each
@@ -182,11 +209,14 @@ class LocalLambdas:
         self._layer_prefixes = tuple(f"{package}." for package in self._layer_packages)
         with self.lock:
             for name, function in self.functions.items():
+                environment = self._environment(function)
+                aws_settings = {key: value for key, value in environment.items() if key.startswith("AWS_")}
                 if name in _LAYER_COPIES:
-                    _LAYER_COPIES[name].start_cold()
+                    _LAYER_COPIES[name].start_cold(aws_settings)
                 else:  # the process's first runtime imports each function's copy, so tests can replace parts
                     with self._container(function):
                         self._load(function)
+                    _LAYER_COPIES[name].aws_settings = aws_settings
         # Step Functions' Lambda tasks (and any lambda:Invoke) reach these handlers, not Docker.
         events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]
         events.register("provide-client-params.lambda.Invoke", self._remember_invocation)

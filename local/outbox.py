@@ -21,7 +21,7 @@ class Outbox:
         self.events: list[dict[str, Any]] = []
 
     def install(self, session: boto3.Session) -> None:
-        """Hooks the session's clients; clients made before this call are not seen."""
+        """Hooks the calls of the session's clients (a world's session: every client's, local/aws.py)."""
         for operation in ("ses.SendEmail", "sns.Publish"):
             session.events.register(f"provide-client-params.{operation}", self._remember)
         session.events.register("before-call.ses.SendEmail", self._email)  # type: ignore[arg-type]

@@ -13,7 +13,7 @@ import pytest
 
 from local.aws import EmbeddedAws
 from local.lambdas import FunctionTimedOut, LocalLambdas
-from tests.conftest import Api
+from tests.conftest import Api, embedded_world, running_functions
 
 EVENTS = Path(__file__).parents[2] / "events"
 SUBJECT = json.loads((EVENTS / "card_provider/screening-subject.json").read_text())
@@ -109,6 +109,53 @@ def test_a_new_runtime_starts_the_functions_cold(lambdas: LocalLambdas, embedded
     LocalLambdas(embedded_aws).close()  # a new deployment: its containers start with nothing cached
     assert config.settings.cache_info().currsize == 0
     assert limits._rules_cache == {}
+
+
+def test_a_functions_clients_outlive_their_world_but_no_worlds_hooks_outlive_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A new world keeps a function's AWS clients (making one costs milliseconds); each call of a kept client runs
+    the hooks of the world running, never those of the world it was made in."""
+    seen: list[str] = []
+
+    def described(world: EmbeddedAws, client: Any) -> None:
+        client.describe_table(TableName=world.references["UsersTable"])
+
+    def hooked(name: str) -> None:
+        def hook(**_: Any) -> None:
+            seen.append(name)
+
+        events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]
+        events.register("provide-client-params.dynamodb.DescribeTable", hook)
+
+    with embedded_world({}) as first, running_functions(first, monkeypatch) as runtime:
+        hooked("first")  # before the client is made: botocore would copy it into the client
+        client = runtime.layer_module("AuthFunction", "wallet.aws").dynamodb()
+        described(first, client)
+    with embedded_world({}) as second, running_functions(second, monkeypatch) as runtime:
+        assert runtime.layer_module("AuthFunction", "wallet.aws").dynamodb() is client
+        hooked("second")
+        described(second, client)
+    assert seen == ["first", "second"]
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")  # a setting clients are made with: made anew
+    with embedded_world({}) as third, running_functions(third, monkeypatch) as runtime:
+        assert runtime.layer_module("AuthFunction", "wallet.aws").dynamodb() is not client
+
+
+def test_a_kept_secrets_provider_reads_each_worlds_own_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    values = []
+    for _ in range(2):
+        with embedded_world({}) as world, running_functions(world, monkeypatch) as runtime:
+            secrets = runtime.layer_module("AuthFunction", "wallet.aws").secrets()
+            values.append((secrets, secrets.get(world.references["TokenSigningSecret"], max_age=300)))
+    (first, first_value), (second, second_value) = values
+    assert second is first  # kept on its client, with the value it had cached forgotten
+    assert second_value != first_value
+
+
+def test_a_hook_no_client_relays_is_refused(embedded_aws: EmbeddedAws) -> None:
+    with pytest.raises(ValueError, match="no client relays before-send"):
+        boto3.DEFAULT_SESSION.events.register("before-send.dynamodb", lambda **_: None)  # type: ignore[union-attr]
 
 
 def _working(cpu_seconds: float) -> None:
