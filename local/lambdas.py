@@ -207,6 +207,7 @@ class LocalLambdas:
             if (package / "__init__.py").exists()
         }
         self._layer_prefixes = tuple(f"{package}." for package in self._layer_packages)
+        self._other_modules: set[str] = set()  # loaded modules that are not the layer's
         with self.lock:
             for name, function in self.functions.items():
                 environment = self._environment(function)
@@ -268,7 +269,11 @@ class LocalLambdas:
             sys.modules.update(outside)
 
     def _layer_modules_loaded(self) -> list[str]:
-        return [name for name in sys.modules if name.startswith(self._layer_prefixes) or name in self._layer_packages]
+        # Run twice an invocation on thousands of names: each name is looked at once, later only new ones.
+        unseen = sys.modules.keys() - self._other_modules
+        layer = [name for name in unseen if name.startswith(self._layer_prefixes) or name in self._layer_packages]
+        self._other_modules.update(unseen.difference(layer))
+        return layer
 
     def _environment(self, function: Function) -> dict[str, str]:
         """The function's variables, over what the host gives every process (PATH, credentials, local settings)."""
