@@ -15,7 +15,6 @@ from weakref import WeakKeyDictionary
 import boto3
 import botocore.session
 from botocore.hooks import EventAliaser, HierarchicalEmitter, first_non_none_response
-from botocore.loaders import Loader, create_loader
 from moto import mock_aws
 from moto.core.config import default_user_config
 from moto.secretsmanager.models import FakeSecret, SecretsManagerBackend
@@ -93,22 +92,24 @@ class _WorldHooks(EventAliaser):
 
 
 class _WorldSession(boto3.Session):
-    """boto3's default session while a world runs, its `events` the world's own hooks. botocore copies a session's
-    handlers into each client it makes, so a client kept from an earlier world (a function's, local/lambdas.py) would
-    miss this world's hooks and run its own world's. Here no client holds a world's hooks: each relays its calls to
-    those of the world running, the one whose session is the default, whichever world made it."""
+    """boto3's default session while worlds run, one for the process (a session costs ~10 ms to make, its reader of
+    botocore's service descriptions more to fill); its `events` are the hooks of the world running, which each world's
+    start replaces. botocore copies a session's handlers into each client it makes, so a client kept from an earlier
+    world (a function's, local/lambdas.py) would miss this world's hooks and run its own world's. Here no client
+    holds a world's hooks: each relays its calls to those of the world running, whichever world made it."""
 
-    def __init__(self, botocore_session: botocore.session.Session) -> None:
-        self._world_hooks = _WorldHooks()
+    def __init__(self) -> None:
+        self.hooks = _WorldHooks()
+        session = botocore.session.get_session()
         # On the operation's own level, where a wildcard comes first: a world's hooks run before the client's own
         # handlers, as they did when botocore copied them into it (a test's hook on a client comes after them).
         for event in RELAYED_EVENTS:  # before any client copies the session's handlers
-            botocore_session.register(f"{event}.*.*", _relay)  # type: ignore[arg-type]
-        super().__init__(botocore_session=botocore_session, region_name=REGION)
+            session.register(f"{event}.*.*", _relay)  # type: ignore[arg-type]
+        super().__init__(botocore_session=session, region_name=REGION)
 
     @property
     def events(self) -> _WorldHooks:
-        return self._world_hooks
+        return self.hooks
 
 
 def _relay(event_name: str, **kwargs: Any) -> Any:
@@ -122,10 +123,8 @@ def _relay(event_name: str, **kwargs: Any) -> Any:
 
 
 @cache
-def _service_descriptions() -> Loader:
-    """botocore's reader of its service descriptions, shared by every world of a process: each new session
-    would otherwise search for and parse the same JSON files again (a tenth of a test's time)."""
-    return create_loader()
+def _world_session() -> _WorldSession:
+    return _WorldSession()
 
 
 class EmbeddedAws:
@@ -155,7 +154,7 @@ class EmbeddedAws:
                 # A workflow thread of an ended world that makes its client while there is none (boto3.client)
                 # sets up a session of its own, and may set it after the next world has set up its own (outbox,
                 # strict rules, Lambda tasks): that world's calls then went through the thread's session unseen.
-                # The default session is only ever replaced by the next world's start.
+                # The default session is set only by a world's start (the process's one, _world_session).
                 "core": {**default_user_config["core"], "reset_boto3_session": False},
                 "stepfunctions": {"execute_state_machine": True},
             }
@@ -176,9 +175,9 @@ class EmbeddedAws:
         moto_transactions.install()
         moto_asl.install(WORLD_IDS)
         self._mock.start()
-        session = botocore.session.get_session()
-        session.register_component("data_loader", _service_descriptions())
-        boto3.DEFAULT_SESSION = _WorldSession(session)
+        session = _world_session()
+        session.hooks = _WorldHooks()
+        boto3.DEFAULT_SESSION = session
         self._clients.clear()
         self.outbox.install(boto3.DEFAULT_SESSION)  # type: ignore[arg-type]
         if self.strict:
