@@ -129,6 +129,8 @@ class _LayerCopy:
     # (module, attribute): containers the import left empty, filled since by invocations (caches)
     empty_at_import: list[tuple[ModuleType, str]] = field(default_factory=list)
     noted: set[str] = field(default_factory=set)
+    # Its functions with a cache (functools'), as the import defined them
+    caches: list[Any] = field(default_factory=list)
     # The function's AWS_ variables (region, credentials...) when its runtime started: what its clients are made with
     aws_settings: dict[str, str] = field(default_factory=dict)
 
@@ -141,15 +143,18 @@ class _LayerCopy:
                     for attribute, value in vars(module).items()
                     if isinstance(value, dict | list | set) and not value and not attribute.startswith("__")
                 ]
+                self.caches += [
+                    value
+                    for value in vars(module).values()
+                    if getattr(value, "__module__", None) == module.__name__ and hasattr(value, "cache_clear")
+                ]
 
     def start_cold(self, aws_settings: dict[str, str]) -> None:
         """As a new deployment's containers start: the layer's caches as the import left them, but for its AWS
         clients while the function's AWS settings stay those they were made with (`_start_cold`)."""
         keep_clients, self.aws_settings = aws_settings == self.aws_settings, aws_settings
-        for module in self.modules.values():
-            for value in vars(module).values():
-                if getattr(value, "__module__", None) == module.__name__ and hasattr(value, "cache_clear"):
-                    _start_cold(value, keep_clients)
+        for cached in self.caches:
+            _start_cold(cached, keep_clients)
         for module, attribute in self.empty_at_import:
             getattr(module, attribute).clear()
 
