@@ -15,8 +15,9 @@ from weakref import WeakKeyDictionary
 import boto3
 import botocore.session
 from botocore.hooks import EventAliaser, HierarchicalEmitter, first_non_none_response
-from moto import mock_aws
 from moto.core.config import default_user_config
+from moto.core.model_instances import reset_model_data
+from moto.core.models import MockAWS, botocore_stubber
 from moto.secretsmanager.models import FakeSecret, SecretsManagerBackend
 from moto.stepfunctions.models import StepFunctionBackend
 from moto.stepfunctions.parser.api import ExecutionStatus
@@ -127,6 +128,24 @@ def _world_session() -> _WorldSession:
     return _WorldSession()
 
 
+class _BotocoreMock(MockAWS):
+    """moto answering botocore's calls, which are all of a world's AWS calls (moto's stubber answers them). At each
+    start moto also registers its ~1,300 URL patterns with `responses`, for code calling AWS through the requests
+    library, which nothing here does: ~8 ms of CPU a world, and each request a test made to the local server was
+    matched against them all."""
+
+    def _enable_patching(self, reset: bool = True) -> None:
+        botocore_stubber.enabled = True
+        if reset:
+            self.reset()
+
+    def _disable_patching(self, remove_data: bool) -> None:
+        botocore_stubber.enabled = False
+        if remove_data:
+            self.reset()
+            reset_model_data()
+
+
 class EmbeddedAws:
     """Starts moto, creates what the template declares and answers its references (!Ref, !GetAtt)."""
 
@@ -148,7 +167,7 @@ class EmbeddedAws:
         self.world_id = f"world-{uuid.uuid4().hex[:12]}"
         # AWS's rules where moto is kinder (local/strict.py); off only to show what moto lets through.
         self.strict = StrictWorld() if strict else None
-        self._mock = mock_aws(
+        self._mock = _BotocoreMock(
             config={
                 # moto would set boto3's default session to None at start and put the previous one back at stop.
                 # A workflow thread of an ended world that makes its client while there is none (boto3.client)
