@@ -133,6 +133,8 @@ class _LayerCopy:
     caches: list[Any] = field(default_factory=list)
     # The function's AWS_ variables (region, credentials...) when its runtime started: what its clients are made with
     aws_settings: dict[str, str] = field(default_factory=dict)
+    # Each cache holding an AWS client an invocation made, with the client's handlers when it was made
+    clients: dict[Any, tuple[BaseClient, list[tuple[str, Any]]]] = field(default_factory=dict)
 
     def note_imports(self) -> None:
         for name, module in self.modules.items():
@@ -149,26 +151,51 @@ class _LayerCopy:
                     if getattr(value, "__module__", None) == module.__name__ and hasattr(value, "cache_clear")
                 ]
 
+    def note_clients(self, held_before: set[Any]) -> None:
+        """Notes the AWS clients an invocation made (those held before it may be a test's, made and hooked outside
+        the function), each with its handlers as made."""
+        for cached in self.caches:
+            if cached not in held_before and (client := _client(_held(cached))):
+                self.clients[cached] = (client, _handlers(client))
+
     def start_cold(self, aws_settings: dict[str, str]) -> None:
-        """As a new deployment's containers start: the layer's caches as the import left them, but for its AWS
-        clients while the function's AWS settings stay those they were made with (`_start_cold`)."""
+        """As a new deployment's containers start: the layer's caches as the import left them, but for the AWS
+        clients its invocations made (or Powertools' provider of secrets on one, its values forgotten), while the
+        function's AWS settings stay those they were made with and the clients' handlers those they were made with.
+        A new container would make the same client, and it holds no world's hooks (local/aws.py relays its calls to
+        the running world's) unless a test left one on it; making one costs milliseconds, and every world's
+        functions made a dozen."""
         keep_clients, self.aws_settings = aws_settings == self.aws_settings, aws_settings
         for cached in self.caches:
-            _start_cold(cached, keep_clients)
+            made = self.clients.pop(cached, None)
+            held = _held(cached) if keep_clients and made else None
+            if made and made[0] is _client(held) and _handlers(made[0]) == made[1]:
+                self.clients[cached] = made
+                if isinstance(held, SecretsProvider):
+                    held.clear_cache()
+            else:
+                cached.cache_clear()
         for module, attribute in self.empty_at_import:
             getattr(module, attribute).clear()
 
 
-def _start_cold(cached: Any, keep_clients: bool) -> None:
-    """Empties a cache, unless it holds an AWS client (botocore's), or Powertools' provider of secrets on one, which
-    is kept with its values forgotten. A new container would make the same client, from the same settings, and it
-    holds no world's hooks (local/aws.py relays its calls to the running world's); making one costs milliseconds,
-    and every world's functions made a dozen."""
-    held = _held(cached) if keep_clients else None
-    if isinstance(held, SecretsProvider) and isinstance(held.client, BaseClient):
-        held.clear_cache()
-    elif not isinstance(held, BaseClient):
-        cached.cache_clear()
+def _client(held: Any) -> BaseClient | None:
+    """The AWS client (botocore's) a cache holds, itself or under Powertools' provider of secrets."""
+    if isinstance(held, SecretsProvider):
+        held = held.client
+    return held if isinstance(held, BaseClient) else None
+
+
+def _handlers(client: BaseClient) -> list[tuple[str, Any]]:
+    """Every handler on the client's events, with its event, in order (botocore keeps them in a trie)."""
+    found: list[tuple[str, Any]] = []
+    events: Any = client.meta.events  # botocore's EventAliaser around its emitter
+    nodes = [("", events._emitter._handlers._root)]
+    while nodes:
+        event, node = nodes.pop()
+        found += [(event, handler) for handlers in node["values"] or () for handler in handlers]
+        nodes += [(f"{event}.{chunk}", child) for chunk, child in node["children"].items()]
+    return found
 
 
 def _held(cached: Any) -> Any:
@@ -261,6 +288,7 @@ class LocalLambdas:
     def _container(self, function: Function) -> Iterator[None]:
         """This thread as the function's container: its environment and its copy of the layer."""
         copy = _LAYER_COPIES.setdefault(function.logical_id, _LayerCopy())
+        held_before = {cached for cached in copy.caches if cached.cache_info().currsize}
         outside = {name: sys.modules.pop(name) for name in self._layer_modules_loaded()}
         sys.modules.update(copy.modules)
         running, environment = _running.set(function.logical_id), _environment.set(self._environment(function))
@@ -271,6 +299,7 @@ class LocalLambdas:
             _running.reset(running)
             copy.modules.update({name: sys.modules.pop(name) for name in self._layer_modules_loaded()})
             copy.note_imports()
+            copy.note_clients(held_before)
             sys.modules.update(outside)
 
     def _layer_modules_loaded(self) -> list[str]:

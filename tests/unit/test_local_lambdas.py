@@ -6,6 +6,7 @@ import json
 import os
 import time
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import boto3
@@ -130,7 +131,7 @@ def test_a_functions_clients_outlive_their_world_but_no_worlds_hooks_outlive_it(
 
     with embedded_world({}) as first, running_functions(first, monkeypatch) as runtime:
         hooked("first")  # before the client is made: botocore would copy it into the client
-        client = runtime.layer_module("AuthFunction", "wallet.aws").dynamodb()
+        client = _users_client_of_auth(runtime)
         described(first, client)
     with embedded_world({}) as second, running_functions(second, monkeypatch) as runtime:
         assert runtime.layer_module("AuthFunction", "wallet.aws").dynamodb() is client
@@ -142,11 +143,40 @@ def test_a_functions_clients_outlive_their_world_but_no_worlds_hooks_outlive_it(
         assert runtime.layer_module("AuthFunction", "wallet.aws").dynamodb() is not client
 
 
+@pytest.mark.parametrize("made_by", ["an invocation", "the test"])
+def test_a_hook_a_test_leaves_on_a_functions_client_never_runs_in_a_later_world(
+    made_by: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[str] = []
+    with embedded_world({}) as first, running_functions(first, monkeypatch) as runtime:
+        aws = runtime.layer_module("AuthFunction", "wallet.aws")
+        aws.dynamodb.cache_clear()  # as in a new process: no earlier world made it
+        client = _users_client_of_auth(runtime) if made_by == "an invocation" else aws.dynamodb()
+        client.meta.events.register("before-parameter-build.dynamodb", lambda **_: seen.append("leaked"))  # left on
+        _users_client_of_auth(runtime)
+        assert seen
+    seen.clear()
+    with embedded_world({}) as second, running_functions(second, monkeypatch) as runtime:
+        _users_client_of_auth(runtime)
+    assert seen == []
+
+
+def _users_client_of_auth(runtime: LocalLambdas) -> Any:
+    return _auth_clients(runtime).dynamodb()
+
+
+def _auth_clients(runtime: LocalLambdas) -> ModuleType:
+    """AuthFunction's wallet.aws, after an invocation that used (and made if it had none) its DynamoDB client, to
+    look a user up, and its secrets provider: a new world keeps only the clients an invocation made."""
+    runtime.invoke("AuthFunction", json.loads((EVENTS / "auth/password-recovery.json").read_text()))
+    return runtime.layer_module("AuthFunction", "wallet.aws")
+
+
 def test_a_kept_secrets_provider_reads_each_worlds_own_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     values = []
     for _ in range(2):
         with embedded_world({}) as world, running_functions(world, monkeypatch) as runtime:
-            secrets = runtime.layer_module("AuthFunction", "wallet.aws").secrets()
+            secrets = _auth_clients(runtime).secrets()
             values.append((secrets, secrets.get(world.references["TokenSigningSecret"], max_age=300)))
     (first, first_value), (second, second_value) = values
     assert second is first  # kept on its client, with the value it had cached forgotten
