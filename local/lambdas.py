@@ -153,9 +153,11 @@ class _LayerCopy:
 
     def note_clients(self, held_before: set[Any]) -> None:
         """Notes the AWS clients an invocation made (those held before it may be a test's, made and hooked outside
-        the function), each with its handlers as made."""
+        the function), each with its handlers as made. Only a client retrying in botocore's legacy mode may be kept:
+        the standard and adaptive modes (a developer's AWS_RETRY_MODE) keep a retry quota and a rate limiter."""
         for cached in self.caches:
-            if cached not in held_before and (client := _client(_held(cached))):
+            client = _client(_held(cached)) if cached not in held_before else None
+            if client and client.meta.config.retries["mode"] == "legacy":  # type: ignore[attr-defined]  # set by botocore
                 self.clients[cached] = (client, _handlers(client))
 
     def start_cold(self, aws_settings: dict[str, str]) -> None:

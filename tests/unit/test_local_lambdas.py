@@ -161,6 +161,17 @@ def test_a_hook_a_test_leaves_on_a_functions_client_never_runs_in_a_later_world(
     assert seen == []
 
 
+def test_a_client_keeping_retry_state_is_made_anew_in_each_world(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_RETRY_MODE", "standard")  # its retries spend a quota the client keeps
+    clients = []
+    for _ in range(2):
+        with embedded_world({}) as world, running_functions(world, monkeypatch) as runtime:
+            clients.append(_users_client_of_auth(runtime))
+    first, second = clients
+    assert first.meta.config.retries["mode"] == "standard"
+    assert second is not first
+
+
 def _users_client_of_auth(runtime: LocalLambdas) -> Any:
     return _auth_clients(runtime).dynamodb()
 
