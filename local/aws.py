@@ -23,7 +23,7 @@ from moto.stepfunctions.models import StepFunctionBackend
 from moto.stepfunctions.parser.api import ExecutionStatus
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
-from local import moto_asl, moto_snapshot, moto_transactions
+from local import environments, moto_asl, moto_snapshot, moto_transactions
 from local.outbox import Outbox
 from local.strict import StrictWorld
 from local.template import Template, resolve
@@ -125,6 +125,7 @@ def _relay(event_name: str, **kwargs: Any) -> Any:
 
 @cache
 def _world_session() -> _WorldSession:
+    environments.install()  # before the session: so it reads the AWS settings of the function running, if one is
     return _WorldSession()
 
 

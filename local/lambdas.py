@@ -5,13 +5,12 @@ import importlib.util
 import inspect
 import io
 import json
-import os
 import sys
 import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -25,13 +24,13 @@ from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.client import BaseClient
 from botocore.response import StreamingBody
 
+from local import environments
 from local.aws import ACCOUNT_ID, REGION, EmbeddedAws
 from local.template import Function
 
 # Context variables, not thread-locals: a handler's own threads (a parallel scan's segments) run in copies of its
 # context, so their calls are its calls too, made in its environment.
 _running: ContextVar[str | None] = ContextVar("running_function", default=None)
-_environment: ContextVar[dict[str, str] | None] = ContextVar("function_environment", default=None)
 _invocation: ContextVar["LambdaContext | None"] = ContextVar("invocation", default=None)
 
 
@@ -81,44 +80,6 @@ class MarshalError(TypeError):
     """The Lambda Python runtime could not serialise a function's result."""
 
     error_type = "Runtime.MarshalError"
-
-
-class _FunctionEnvironments(MutableMapping[str, str]):
-    """`os.environ` as code sees it: the process's own, or, while a function runs (in its thread and the threads
-    it starts in copies of its context), that function's; other threads, a test's or a workflow's, go on
-    seeing the process's."""
-
-    def __init__(self, process: MutableMapping[str, str]):
-        self.process = process
-
-    @property
-    def _current(self) -> MutableMapping[str, str]:
-        function = _environment.get()
-        return self.process if function is None else function
-
-    def __getitem__(self, name: str) -> str:
-        return self._current[name]
-
-    def __setitem__(self, name: str, value: str) -> None:
-        self._current[name] = value
-
-    def __delitem__(self, name: str) -> None:
-        del self._current[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._current)
-
-    def __len__(self) -> int:
-        return len(self._current)
-
-    def copy(self) -> dict[str, str]:
-        return dict(self._current)
-
-
-def _environments() -> _FunctionEnvironments:
-    if not isinstance(os.environ, _FunctionEnvironments):
-        os.environ = _FunctionEnvironments(os.environ)  # type: ignore[assignment]  # noqa: B003 - kept inside
-    return os.environ  # type: ignore[return-value]
 
 
 @dataclass
@@ -293,11 +254,11 @@ class LocalLambdas:
         held_before = {cached for cached in copy.caches if cached.cache_info().currsize}
         outside = {name: sys.modules.pop(name) for name in self._layer_modules_loaded()}
         sys.modules.update(copy.modules)
-        running, environment = _running.set(function.logical_id), _environment.set(self._environment(function))
+        running, environment = _running.set(function.logical_id), environments.current.set(self._environment(function))
         try:
             yield
         finally:
-            _environment.reset(environment)
+            environments.current.reset(environment)
             _running.reset(running)
             copy.modules.update({name: sys.modules.pop(name) for name in self._layer_modules_loaded()})
             copy.note_imports()
@@ -313,7 +274,7 @@ class LocalLambdas:
 
     def _environment(self, function: Function) -> dict[str, str]:
         """The function's variables, over what the host gives every process (PATH, credentials, local settings)."""
-        host = {name: value for name, value in _environments().process.items() if name not in self._declared}
+        host = {name: value for name, value in environments.install().process.items() if name not in self._declared}
         return host | self._variables[function.logical_id]
 
     def _own_variables(self, function: Function) -> dict[str, str]:

@@ -87,6 +87,21 @@ def test_each_function_sees_its_own_variables_and_lambdas_reserved_ones_with_its
     assert "AWS_LAMBDA_FUNCTION_NAME" not in os.environ  # the test's own thread is no function
 
 
+def test_a_function_makes_its_clients_with_its_own_aws_settings(
+    lambdas: LocalLambdas, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(lambdas._variables["CardProviderFunction"], "AWS_MAX_ATTEMPTS", "7")  # given to it alone
+    retries = []
+
+    def making_a_client(real: Any, subject: Any) -> Any:
+        retries.append(boto3.client("sqs").meta.config.retries)
+        return real(subject)
+
+    _instead_of_screening(lambdas, "CardProviderFunction", "card_provider", monkeypatch, making_a_client)
+    lambdas.invoke("CardProviderFunction", SUBJECT)
+    assert retries == [{"mode": "legacy", "total_max_attempts": 7}]
+
+
 def test_each_function_has_its_own_copy_of_the_layer_and_its_caches(
     lambdas: LocalLambdas, monkeypatch: pytest.MonkeyPatch
 ) -> None:
