@@ -133,7 +133,20 @@ class _BotocoreMock(MockAWS):
     """moto answering botocore's calls, which are all of a world's AWS calls (moto's stubber answers them). At each
     start moto also registers its ~1,300 URL patterns with `responses`, for code calling AWS through the requests
     library, which nothing here does: ~8 ms of CPU a world, and each request a test made to the local server was
-    matched against them all."""
+    matched against them all.
+    moto counts the mocks running on the class started, this one apart from mock_aws: the world counts itself on
+    mock_aws's too, so that a mock_aws started inside it nests in it (no reset of its moto at the start, no stop at
+    the end), and it refuses to start inside a mock_aws, whose moto it would reset and then stop."""
+
+    def start(self, reset: bool = True) -> None:
+        if MockAWS._nested_count:
+            raise RuntimeError("a world cannot start inside moto's mock_aws or another world")
+        super().start(reset)
+        MockAWS._nested_count, MockAWS._mocks_active = 1, True
+
+    def stop(self, remove_data: bool = True) -> None:
+        MockAWS._nested_count, MockAWS._mocks_active = 0, False
+        super().stop(remove_data)
 
     def _enable_patching(self, reset: bool = True) -> None:
         botocore_stubber.enabled = True

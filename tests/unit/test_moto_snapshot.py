@@ -7,6 +7,7 @@ from typing import Any
 
 import boto3
 import pytest
+from moto import mock_aws
 from moto.core.models import botocore_stubber
 from moto.stepfunctions.parser.backend.execution import Execution
 
@@ -215,3 +216,15 @@ def test_a_bootstrap_that_reads_a_generated_password_is_run_in_each_world(monkey
             )["SecretString"]
             assert identity.log_in(PARAMETERS["AdminLogin"], password).members
     _forget_cached_clients()
+
+
+def test_moto_mock_aws_started_in_a_world_nests_in_it(embedded_aws: EmbeddedAws) -> None:
+    with mock_aws():  # neither resets the world's moto nor stops it at its end
+        pass
+    table = boto3.client("dynamodb").describe_table(TableName=embedded_aws.references["UsersTable"])["Table"]
+    assert table["TableStatus"] == "ACTIVE"
+
+
+def test_a_world_refuses_to_start_inside_moto_mock_aws() -> None:
+    with mock_aws(), pytest.raises(RuntimeError, match="cannot start inside moto's mock_aws"):
+        EmbeddedAws(TEMPLATE, parameters=PARAMETERS).start()
