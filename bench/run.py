@@ -2,7 +2,9 @@
 
 Why: on Lambda every cold start pays for importing the handler module before the first request is served.
 A raw import time depends on the machine it is measured on, so each figure is set next to a floor measured
-in the same run (what any function here pays anyway: boto3 and one client) and read as a ratio.
+in the same run (what any function here pays anyway: boto3 and one client) and read as a ratio. Times move
+with the machine (on these VMs the floor's median moved by a sixth between runs), so the same imports are also
+counted in instructions under valgrind, a figure that repeats to about 0.1 %.
 The ledger's costs are counted, not timed: the DynamoDB calls one posting makes, and how many postings write
 the busiest item (DynamoDB serves an item's writes one at a time, so that share bounds an issuer's throughput).
 A transfer is counted the same way through TransfersFunction's handler, and timed in-process on moto against
@@ -18,12 +20,15 @@ To add a benchmark, write a section function that prints its own block and call 
 import argparse
 import importlib.metadata
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,6 +92,8 @@ boto3.client("dynamodb")
 print((time.perf_counter() - start) * 1000)
 """
 FLOOR_DESCRIPTION = 'import boto3; boto3.client("dynamodb")'
+# Counts instructions only (no cache simulation, no output file): the cold starts' steady second measure.
+CACHEGRIND = ("valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null")
 
 
 def child_environment(variables: Mapping[str, Any] | None = None, pythonpath: Sequence[Path] = ()) -> dict[str, str]:
@@ -147,15 +154,36 @@ def time_child(code: str, arguments: Sequence[str], environment: Mapping[str, st
 
 
 def handler_import(function: Function, absent: str) -> Timing:
-    module_path, _, attribute = function.handler.rpartition(".")
-    module_file = function.code_uri / f"{module_path.replace('.', '/')}.py"
-    # A unique module name per function, as two functions may both have an app.py.
-    arguments = [str(module_file), f"bench_{function.logical_id}", attribute]
-    return time_child(HANDLER_CHILD, arguments, child_environment(function.environment, function.layers), absent)
+    environment = child_environment(function.environment, function.layers)
+    return time_child(HANDLER_CHILD, handler_arguments(function), environment, absent)
 
 
 def floor(absent: str) -> Timing:
     return time_child(FLOOR_CHILD, [], child_environment(), absent)
+
+
+def handler_arguments(function: Function) -> list[str]:
+    module_path, _, attribute = function.handler.rpartition(".")
+    module_file = function.code_uri / f"{module_path.replace('.', '/')}.py"
+    # A unique module name per function, as two functions may both have an app.py.
+    return [str(module_file), f"bench_{function.logical_id}", attribute]
+
+
+def count_instructions(code: str, arguments: Sequence[str], environment: Mapping[str, str], absent: str) -> int:
+    """The instructions a fresh interpreter running `code` executes, counted by valgrind's cachegrind. A
+    fixed hash seed makes the count repeat (to about 0.1 %): sets and dicts of strings then lay out alike."""
+    result = subprocess.run(
+        [*CACHEGRIND, sys.executable, "-c", ABSENT + code + LEAVE, *arguments, absent],
+        env=dict(environment, PYTHONHASHSEED="0"),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    counted = re.search(r"I\s+refs:\s+([\d,]+)", result.stderr)
+    if result.returncode != 0 or counted is None:
+        raise RuntimeError(f"benchmark child failed under valgrind ({result.returncode}):\n{result.stderr}")
+    return int(counted[1].replace(",", ""))
 
 
 def cold_starts(runs: int) -> None:
@@ -193,6 +221,48 @@ def cold_starts(runs: int) -> None:
             f"{function.logical_id:<{width}}  {own:>10.1f}  {floor_own:>10.1f}  {own / floor_own:>9.2f}x"
             f"  {process:>10.1f}  {floor_process:>10.1f}  {process / floor_process:>9.2f}x"
         )
+
+
+def cold_start_instructions() -> None:
+    """Each function's handler import and the floor, counted in instructions: one run each, as the count
+    repeats where a time moves with the machine (the floor's median by a sixth between runs here)."""
+    print("Cold starts counted: instructions executed (valgrind's cachegrind), interpreter startup subtracted")
+    if shutil.which(CACHEGRIND[0]) is None:
+        print("skipped: valgrind is not installed (e.g. `apt-get install valgrind`)")
+        return
+    functions = list(Template().functions().values())
+    absent = absent_modules()
+    children = {
+        "startup": ("print(0)\n", [], child_environment()),  # what every child runs besides its own code
+        "floor": (FLOOR_CHILD, [], child_environment()),
+    } | {
+        function.logical_id: (
+            HANDLER_CHILD,
+            handler_arguments(function),
+            child_environment(function.environment, function.layers),
+        )
+        for function in functions
+    }
+    for code, arguments, environment in children.values():  # bytecode caches written first, as for the times
+        time_child(code, arguments, environment, absent)
+    with ThreadPoolExecutor(os.cpu_count()) as pool:
+        counts = dict(
+            zip(
+                children,
+                pool.map(lambda child: count_instructions(*child, absent), children.values()),
+                strict=True,
+            )
+        )
+    startup = counts.pop("startup")
+    floor_count = counts.pop("floor") - startup
+    print(f"Floor: `{FLOOR_DESCRIPTION}`, {floor_count / 1e6:.0f} M instructions after startup")
+    print()
+    width = max(len("function"), *(len(function.logical_id) for function in functions))
+    print(f"{'function':<{width}}  {'M instr':>10}  {'ratio':>10}")
+    print(f"{'-' * width}  {'-' * 10}  {'-' * 10}")
+    for function in functions:
+        own = counts[function.logical_id] - startup
+        print(f"{function.logical_id:<{width}}  {own / 1e6:>10.0f}  {own / floor_count:>9.2f}x")
 
 
 def ledger_costs() -> None:
@@ -462,6 +532,8 @@ def main() -> None:
     if arguments.runs < 1:
         parser.error("--runs must be at least 1")
     cold_starts(arguments.runs)
+    print()
+    cold_start_instructions()
     print()
     ledger_costs()
     print()
