@@ -123,3 +123,11 @@ def test_the_screening_steps_define_no_account_or_request_api_models() -> None:
     loaded = modules_loaded_by("AmlCheckFunction", "CardProviderFunction")
     assert "wallet.models.requests" in loaded  # the subject they screen
     assert not {"wallet.models.accounts", "wallet.models.requests_api"} & loaded
+
+
+def test_checking_limits_imports_no_accounts_domain() -> None:
+    """Limits find an account through the ledger's reads: paying, transferring and setting a rule open none."""
+    for logical_id in ("RequestsFunction", "TransfersFunction", "SetupFunction"):
+        loaded = modules_loaded_by(logical_id)
+        assert "wallet.limits" in loaded, logical_id
+        assert "wallet.accounts" not in loaded, logical_id

@@ -35,7 +35,7 @@ def unfreeze(caller: Caller, coin_serial: str) -> Coin:
 
 def close(caller: Caller, coin_serial: str) -> Coin:
     """By its owner or an administrator, only at zero available and held balance; final."""
-    item = accounts.visible_account(caller, coin_serial)
+    item = ledger.visible_account(caller, coin_serial)
     if item["organizationId"] != caller.organization_id and caller.role != Role.ADMINISTRATOR:
         raise Forbidden("Only the account's owner or an administrator closes it")
     return _change(caller, coin_serial, AccountStatus.ACTIVE, AccountStatus.CLOSED)
@@ -79,5 +79,5 @@ def _change(caller: Caller, coin_serial: str, expected: AccountStatus, new: Acco
 def _read(key: str) -> AccountState:
     state = ledger_store.read_accounts([key]).get(key)
     if state is None:
-        raise accounts.no_account("coinSerial")
+        raise ledger.no_account("coinSerial")
     return state

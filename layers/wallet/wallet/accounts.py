@@ -85,28 +85,9 @@ def validate_coin(coin_serial: str) -> ValidCoin:
     )
 
 
-def visible_account(caller: Caller, coin_serial: str, field: str = "coinSerial") -> Item:
-    """The account if the caller may see it; someone else's is as absent as an unknown one."""
-    item = existing_account(coin_serial, field)
-    if not caller.may_see(item["organizationId"]):
-        raise no_account(field)
-    return item
-
-
-def existing_account(coin_serial: str, field: str = "coinSerial") -> Item:
-    item = ledger_store.get_account_item(ledger.customer_account(coin_serial))
-    if item is None:
-        raise no_account(field)
-    return item
-
-
-def no_account(field: str) -> NotFound:
-    return NotFound("No such account", details=[{"field": field, "issue": "not found"}])
-
-
 def statement(caller: Caller, request: StatementRequest) -> Page[StatementEntry]:
     wanted = request.filter
-    account = visible_account(caller, wanted.coin_serial, "filter.coinSerial")
+    account = ledger.visible_account(caller, wanted.coin_serial, "filter.coinSerial")
     items, token = ledger_store.statement_page(
         ledger.customer_account(wanted.coin_serial),
         since=wanted.from_,

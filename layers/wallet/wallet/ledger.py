@@ -14,16 +14,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from wallet import clock, ledger_store, outbox_store
 from wallet.config import settings
-from wallet.dynamo import MAX_TRANSACTION_ITEMS, TRANSIENT_REASONS, cancellation_codes
+from wallet.dynamo import MAX_TRANSACTION_ITEMS, TRANSIENT_REASONS, Item, cancellation_codes
 from wallet.errors import BusinessRuleViolation, Conflict, Contention, NotFound, WalletError
 from wallet.ledger_store import AccountState
 from wallet.models.account_status import AccountStatus
+
+if TYPE_CHECKING:
+    from wallet.auth import Caller  # only as a type: the workflow's steps, which post, verify no token
 
 # A hot account (a merchant in a sale) is written by one transaction at a time: contenders back off with
 # full jitter and keep trying for a time, not a count, well inside the functions' 10 s timeout. The cap sets
@@ -55,6 +58,25 @@ def customer_account(coin_serial: str) -> str:
 
 def is_customer_account(account: str) -> bool:
     return account.startswith(CUSTOMER_PREFIX)
+
+
+def visible_account(caller: "Caller", coin_serial: str, field: str = "coinSerial") -> Item:
+    """The account if the caller may see it; someone else's is as absent as an unknown one."""
+    item = existing_account(coin_serial, field)
+    if not caller.may_see(item["organizationId"]):
+        raise no_account(field)
+    return item
+
+
+def existing_account(coin_serial: str, field: str = "coinSerial") -> Item:
+    item = ledger_store.get_account_item(customer_account(coin_serial))
+    if item is None:
+        raise no_account(field)
+    return item
+
+
+def no_account(field: str) -> NotFound:
+    return NotFound("No such account", details=[{"field": field, "issue": "not found"}])
 
 
 def system_account(issuer_id: str, kind: SystemAccount, shard: int) -> str:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from wallet import accounts, audit, catalog, clock, identity_store, limits_store
+from wallet import audit, catalog, clock, identity_store, ledger, limits_store
 from wallet.auth import Caller
 from wallet.errors import BusinessRuleViolation
 from wallet.ledger import Refusable
@@ -46,7 +46,7 @@ def set_rule(rule: LimitRule, by: Caller) -> LimitRule:
     for name, amount in _amounts(rule):
         check_precision(amount, digits, name)
     if rule.coin_serial is not None:
-        account = accounts.existing_account(rule.coin_serial)
+        account = ledger.existing_account(rule.coin_serial)
         if account["currency"] != rule.currency_code:
             raise BusinessRuleViolation("The account is not in this currency", code="CURRENCY_MISMATCH")
     subject = _subject(rule)
@@ -160,7 +160,7 @@ def _exceeded(name: str, limit: Decimal) -> LimitExceeded:
 
 def remaining(caller: Caller, coin_serial: str) -> CoinLimits:
     """Each rule that applies to the account, with what is left of it today and this month (UTC)."""
-    account = accounts.visible_account(caller, coin_serial)
+    account = ledger.visible_account(caller, coin_serial)
     organization = identity_store.get_organization(account["organizationId"])
     role = organization.type.value if organization else ""
     at = clock.now()
