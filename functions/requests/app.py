@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from wallet import back_office, payments
 from wallet.api import IdempotencyKey, caller, create_app
 from wallet.models.base import Page
+from wallet.models.operations import Calculation
 from wallet.models.requests import MoneyRequest, RequestKind
 from wallet.models.requests_api import (
     BankTopUp,
@@ -21,7 +22,6 @@ from wallet.models.requests_api import (
     RequestListRequest,
     Reversal,
 )
-from wallet.models.transfers import Calculation
 from wallet.observability import logger, metrics
 
 app = create_app()

@@ -12,9 +12,9 @@ from wallet import refunds, transfers
 from wallet.api import IdempotencyKey, caller, create_app
 from wallet.idempotency import fingerprint
 from wallet.models.base import Page
+from wallet.models.operations import Calculation
 from wallet.models.roles import Role
 from wallet.models.transfers import (
-    Calculation,
     CardBlock,
     CardFound,
     CardLookup,

@@ -131,3 +131,13 @@ def test_checking_limits_imports_no_accounts_domain() -> None:
         loaded = modules_loaded_by(logical_id)
         assert "wallet.limits" in loaded, logical_id
         assert "wallet.accounts" not in loaded, logical_id
+
+
+def test_an_account_serial_or_a_priced_operation_does_not_define_the_account_or_transfer_models() -> None:
+    """An account's serial, its owner as others see it and a priced operation are shared types
+    (wallet.models.base, wallet.models.operations), not reasons to define every account or transfer model."""
+    loaded = modules_loaded_by("RequestsFunction")
+    assert "wallet.payments" in loaded
+    assert not {"wallet.models.accounts", "wallet.models.transfers"} & loaded
+    for logical_id in ("TransfersFunction", "SetupFunction"):
+        assert "wallet.models.accounts" not in modules_loaded_by(logical_id), logical_id

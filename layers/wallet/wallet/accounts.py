@@ -15,12 +15,11 @@ from wallet.models.accounts import (
     CurrencyRef,
     IssuerRef,
     NewCoin,
-    OwnerRef,
     StatementEntry,
     StatementRequest,
     ValidCoin,
 )
-from wallet.models.base import Page
+from wallet.models.base import OwnerRef, Page
 from wallet.models.events import EventType
 from wallet.models.identity import public_name
 from wallet.models.roles import CUSTOMER_ROLES

@@ -32,7 +32,7 @@ from wallet.ledger import Bucket, Leg, Posting, WrongState
 from wallet.ledger_store import AccountState
 from wallet.models.catalog import OperationType
 from wallet.models.events import EventType
-from wallet.models.operations import Actor
+from wallet.models.operations import Actor, Calculation
 from wallet.models.requests import (
     HistoryStep,
     MoneyRequest,
@@ -43,7 +43,6 @@ from wallet.models.requests import (
 )
 from wallet.models.requests_api import BankTopUp, BankWithdrawal, MoneyCalculationRequest, RequestAnswer
 from wallet.models.roles import STAFF_ROLES
-from wallet.models.transfers import Calculation
 from wallet.money import check_precision
 from wallet.observability import logger
 

@@ -5,11 +5,9 @@ from typing import Annotated
 from pydantic import Field
 
 from wallet.models.account_status import AccountStatus
-from wallet.models.base import CamelModel, Identifier, Instant, ListRequest
+from wallet.models.base import CamelModel, CoinSerial, Identifier, Instant, ListRequest, OwnerRef
 from wallet.models.enums import CaseInsensitiveEnum
 from wallet.money import Money
-
-CoinSerial = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
 
 
 class StatusChange(CamelModel):
@@ -48,10 +46,6 @@ class Coins(CamelModel):
 
 class CoinValidation(CamelModel):
     coin_serial: CoinSerial
-
-
-class OwnerRef(CamelModel):
-    name: str
 
 
 class CurrencyCodeRef(CamelModel):

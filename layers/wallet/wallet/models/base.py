@@ -1,4 +1,5 @@
-"""What every model shares: camelCase JSON, case-insensitive enumerations, identifiers and pages."""
+"""What every model shares: camelCase JSON, identifiers (an account's serial among them), an account's owner as
+others see it, and pages."""
 
 from datetime import datetime
 from typing import Annotated, Any
@@ -7,6 +8,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
+# An account's serial, as every domain that names an account takes it.
+CoinSerial = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
 PageSize = Annotated[int, Field(ge=1, le=100)]
 
 
@@ -29,6 +32,10 @@ class CamelModel(BaseModel):
     # Deferred: a model's validator is built on its first use, not at every cold start for every model a
     # function imports (most requests use a few of them).
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, defer_build=True)
+
+
+class OwnerRef(CamelModel):
+    name: str  # an account's owner as others see it (wallet.models.identity.public_name)
 
 
 class ListFilter(CamelModel):

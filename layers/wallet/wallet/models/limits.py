@@ -4,8 +4,7 @@ from typing import Annotated
 
 from pydantic import ConfigDict, Field, WithJsonSchema, model_validator
 
-from wallet.models.accounts import CoinSerial
-from wallet.models.base import CamelModel, given
+from wallet.models.base import CamelModel, CoinSerial, given
 from wallet.models.catalog import CurrencyCode, OperationType
 from wallet.models.identity import CustomerRole
 from wallet.models.roles import Role

@@ -5,8 +5,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from wallet.models.accounts import CoinSerial
-from wallet.models.base import CamelModel, Identifier, Instant, ListFilter, ListRequest
+from wallet.models.base import CamelModel, CoinSerial, Identifier, Instant, ListFilter, ListRequest
 from wallet.models.requests import PaymentMethod, RequestStatus
 from wallet.money import Amount, Money
 

@@ -4,9 +4,9 @@ from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
-from wallet.models.accounts import CoinSerial, OwnerRef
-from wallet.models.base import CamelModel, Identifier, ListFilter, ListRequest, given
+from wallet.models.base import CamelModel, CoinSerial, Identifier, ListFilter, ListRequest, OwnerRef, given
 from wallet.models.enums import CaseInsensitiveEnum
+from wallet.models.operations import Calculation
 from wallet.money import Amount, Money
 
 Description = Annotated[str, Field(max_length=500)]
@@ -26,12 +26,6 @@ class TransferRequest(TransferCalculationRequest):
 class TransferDone(CamelModel):
     business_process_id: str
     status: str = "COMPLETED"
-    amount: Money
-    commission: Money
-    total_amount: Money
-
-
-class Calculation(CamelModel):
     amount: Money
     commission: Money
     total_amount: Money
