@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wallet import back_office, payments
+from wallet import payments
 from wallet.api import IdempotencyKey, caller, create_app
 from wallet.models.base import Page
 from wallet.models.operations import Calculation
@@ -82,12 +82,12 @@ def decline_withdrawal(request_id: RequestId, decision: Decision = Decision()) -
 
 @app.post("/bank-top-ups/view", summary="Top-up requests, newest first: staff's queues by status, a customer's own")
 def view_top_ups(view: RequestListRequest = RequestListRequest()) -> Page[MoneyRequest]:
-    return back_office.requests_of(caller(app), RequestKind.TOP_UP, view)
+    return payments.requests_of(caller(app), RequestKind.TOP_UP, view)
 
 
 @app.post("/bank-withdrawals/view", summary="Withdrawals, newest first: staff's queues by status, a customer's own")
 def view_withdrawals(view: RequestListRequest = RequestListRequest()) -> Page[MoneyRequest]:
-    return back_office.requests_of(caller(app), RequestKind.WITHDRAWAL, view)
+    return payments.requests_of(caller(app), RequestKind.WITHDRAWAL, view)
 
 
 @app.get("/requests/<requestIdentifier>", summary="A request, its status and its history")

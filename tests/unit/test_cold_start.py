@@ -141,3 +141,9 @@ def test_an_account_serial_or_a_priced_operation_does_not_define_the_account_or_
     assert not {"wallet.models.accounts", "wallet.models.transfers"} & loaded
     for logical_id in ("TransfersFunction", "SetupFunction"):
         assert "wallet.models.accounts" not in modules_loaded_by(logical_id), logical_id
+
+
+def test_the_accounts_function_reads_an_operation_without_the_request_queues() -> None:
+    loaded = modules_loaded_by("CoinsFunction")
+    assert "wallet.back_office" in loaded
+    assert not {"wallet.requests_store", "wallet.models.requests", "wallet.models.requests_api"} & loaded

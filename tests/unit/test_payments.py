@@ -19,7 +19,6 @@ from wallet import (
     account_lifecycle,
     approval,
     audit_store,
-    back_office,
     catalog,
     ledger,
     ledger_store,
@@ -585,7 +584,7 @@ def test_request_queues_filter_by_owner_status_method_coin_and_time(desk: Desk) 
     desk.withdraw("alice", "4")
 
     def ids(caller: Caller, kind: RequestKind = TOP_UP, **view: Any) -> list[str]:
-        page = back_office.requests_of(caller, kind, RequestListRequest.model_validate(view))
+        page = payments.requests_of(caller, kind, RequestListRequest.model_validate(view))
         return [request.request_identifier for request in page.records]
 
     assert ids(alice) == [by_card.request_identifier, first]  # newest first, only alice's
@@ -602,10 +601,10 @@ def test_request_queues_filter_by_owner_status_method_coin_and_time(desk: Desk) 
     assert first in ids(STAFF, filter={"from": created, "to": created})
     assert ids(STAFF, filter={"from": "2999-01-01T00:00:00Z"}) == []
     assert ids(STAFF, filter={"to": "2000-01-01T00:00:00Z"}) == []
-    page = back_office.requests_of(STAFF, TOP_UP, RequestListRequest.model_validate({"pageSize": 2}))
+    page = payments.requests_of(STAFF, TOP_UP, RequestListRequest.model_validate({"pageSize": 2}))
     assert len(page.records) == 2
     assert page.next_page_token
-    rest = back_office.requests_of(
+    rest = payments.requests_of(
         STAFF, TOP_UP, RequestListRequest.model_validate({"pageSize": 2, "pageToken": page.next_page_token})
     )
     assert [request.request_identifier for request in rest.records] == [first]

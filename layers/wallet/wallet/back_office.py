@@ -1,30 +1,16 @@
-"""The back office's reads: the queues of requests, and one operation with its legs."""
+"""The back office's read of one operation with its legs, as its parties see it. (The queues of requests are
+payments' reads.)"""
 
 from typing import Any
 
-from wallet import catalog_store, ledger, ledger_store, requests_store
+from wallet import catalog_store, ledger, ledger_store
 from wallet.auth import Caller
 from wallet.errors import NotFound
-from wallet.models.base import Page
 from wallet.models.operations import Operation, OperationLeg
-from wallet.models.requests import MoneyRequest, RequestKind
-from wallet.models.requests_api import RequestListRequest
 from wallet.money import in_digits
 
 # A process record's money figures (legs aside).
 FIGURES = ("amount", "commission", "refundedTotal")
-
-
-def requests_of(caller: Caller, kind: RequestKind, view: RequestListRequest) -> Page[MoneyRequest]:
-    """Staff see every request (the PENDING queue is one indexed query); customers their own."""
-    records, token = requests_store.page(
-        kind,
-        view.filter,
-        organization_id=None if caller.is_staff else caller.organization_id,
-        page_size=view.page_size,
-        page_token=view.page_token,
-    )
-    return Page[MoneyRequest](records=records, next_page_token=token)
 
 
 def operation(caller: Caller, business_process_id: str) -> Operation:

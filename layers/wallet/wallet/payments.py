@@ -1,4 +1,5 @@
-"""Money in and out over the API: top-ups and withdrawals priced, created, decided by staff, reversed and read.
+"""Money in and out over the API: top-ups and withdrawals priced, created, decided by staff, reversed and read (one
+request, or the queues of them by status).
 
 Their changes of state, with the money each moves, are applied exactly once by `approval`, which the approval
 workflow's own steps use too."""
@@ -30,6 +31,7 @@ from wallet.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound
 from wallet.idempotency import fingerprint, operation_id
 from wallet.ledger import Bucket, Leg, Posting, WrongState
 from wallet.ledger_store import AccountState
+from wallet.models.base import Page
 from wallet.models.catalog import OperationType
 from wallet.models.events import EventType
 from wallet.models.operations import Actor, Calculation
@@ -41,7 +43,13 @@ from wallet.models.requests import (
     RequestStatus,
     ScreeningSubject,
 )
-from wallet.models.requests_api import BankTopUp, BankWithdrawal, MoneyCalculationRequest, RequestAnswer
+from wallet.models.requests_api import (
+    BankTopUp,
+    BankWithdrawal,
+    MoneyCalculationRequest,
+    RequestAnswer,
+    RequestListRequest,
+)
 from wallet.models.roles import STAFF_ROLES
 from wallet.money import check_precision
 from wallet.observability import logger
@@ -300,6 +308,18 @@ def _tell_workflow(token: str, request: MoneyRequest) -> None:
 
 
 # --- reading ---
+
+
+def requests_of(caller: Caller, kind: RequestKind, view: RequestListRequest) -> Page[MoneyRequest]:
+    """Staff see every request (the PENDING queue is one indexed query); customers their own."""
+    records, token = requests_store.page(
+        kind,
+        view.filter,
+        organization_id=None if caller.is_staff else caller.organization_id,
+        page_size=view.page_size,
+        page_token=view.page_token,
+    )
+    return Page[MoneyRequest](records=records, next_page_token=token)
 
 
 def get_request(caller: Caller, request_id: str) -> MoneyRequest:
