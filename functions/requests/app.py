@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from wallet import payments
 from wallet.api import IdempotencyKey, caller, create_app
 from wallet.models.base import Page
-from wallet.models.operations import Calculation
+from wallet.models.catalog import Calculation
 from wallet.models.requests import MoneyRequest, RequestKind
 from wallet.models.requests_api import (
     BankTopUp,

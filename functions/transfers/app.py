@@ -12,7 +12,7 @@ from wallet import refunds, transfers
 from wallet.api import IdempotencyKey, caller, create_app
 from wallet.idempotency import fingerprint
 from wallet.models.base import Page
-from wallet.models.operations import Calculation
+from wallet.models.catalog import Calculation
 from wallet.models.roles import Role
 from wallet.models.transfers import (
     CardBlock,

@@ -19,9 +19,9 @@ from wallet.models.accounts import (
     StatementRequest,
     ValidCoin,
 )
-from wallet.models.base import OwnerRef, Page
+from wallet.models.base import Page
 from wallet.models.events import EventType
-from wallet.models.identity import public_name
+from wallet.models.identity import OwnerRef, public_name
 from wallet.models.roles import CUSTOMER_ROLES
 from wallet.money import in_digits
 

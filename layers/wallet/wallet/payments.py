@@ -32,9 +32,9 @@ from wallet.idempotency import fingerprint, operation_id
 from wallet.ledger import Bucket, Leg, Posting, WrongState
 from wallet.ledger_store import AccountState
 from wallet.models.base import Page
-from wallet.models.catalog import OperationType
+from wallet.models.catalog import Calculation, OperationType
 from wallet.models.events import EventType
-from wallet.models.operations import Actor, Calculation
+from wallet.models.operations import Actor
 from wallet.models.requests import (
     HistoryStep,
     MoneyRequest,

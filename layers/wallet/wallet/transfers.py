@@ -12,12 +12,11 @@ from wallet.commission import Quote, quote
 from wallet.errors import BusinessRuleViolation, Conflict, NotFound
 from wallet.ledger import Leg, Posting, SystemAccount
 from wallet.ledger_store import AccountState
-from wallet.models.base import OwnerRef, Page
-from wallet.models.catalog import OperationType
+from wallet.models.base import Page
+from wallet.models.catalog import Calculation, OperationType
 from wallet.models.events import EventType
-from wallet.models.identity import public_name
+from wallet.models.identity import OwnerRef, public_name
 from wallet.models.limits import LimitRule
-from wallet.models.operations import Calculation
 from wallet.models.transfers import (
     CardFound,
     NewSmartCard,

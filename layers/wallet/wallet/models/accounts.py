@@ -5,8 +5,9 @@ from typing import Annotated
 from pydantic import Field
 
 from wallet.models.account_status import AccountStatus
-from wallet.models.base import CamelModel, CoinSerial, Identifier, Instant, ListRequest, OwnerRef
+from wallet.models.base import CamelModel, CoinSerial, Identifier, Instant, ListRequest
 from wallet.models.enums import CaseInsensitiveEnum
+from wallet.models.identity import OwnerRef
 from wallet.money import Money
 
 

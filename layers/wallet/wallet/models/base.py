@@ -1,5 +1,4 @@
-"""What every model shares: camelCase JSON, identifiers (an account's serial among them), an account's owner as
-others see it, and pages."""
+"""What every model shares: camelCase JSON, identifiers (an account's serial among them) and pages."""
 
 from datetime import datetime
 from typing import Annotated, Any
@@ -32,10 +31,6 @@ class CamelModel(BaseModel):
     # Deferred: a model's validator is built on its first use, not at every cold start for every model a
     # function imports (most requests use a few of them).
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, defer_build=True)
-
-
-class OwnerRef(CamelModel):
-    name: str  # an account's owner as others see it (wallet.models.identity.public_name)
 
 
 class ListFilter(CamelModel):

@@ -1,4 +1,4 @@
-"""Set-up: currencies, issuers, banks and commission rules."""
+"""Set-up: currencies, issuers, banks and commission rules, and an operation priced by its rule."""
 
 from typing import Annotated, Any
 
@@ -6,7 +6,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from wallet.models.base import CamelModel, Identifier
 from wallet.models.enums import CaseInsensitiveEnum
-from wallet.money import Fee, Percent
+from wallet.money import Fee, Money, Percent
 
 # Three letters (ISO 4217 style), accepted in any case and kept in upper case.
 CurrencyCode = Annotated[str, Field(pattern=r"^[A-Za-z]{3}$"), AfterValidator(str.upper)]
@@ -86,6 +86,13 @@ class CommissionRule(CamelModel):
 
 class StoredCommissionRule(CommissionRule):
     updated_at: str
+
+
+# An operation priced by its commission rule before it is made: its amount, the commission, what it moves in all.
+class Calculation(CamelModel):
+    amount: Money
+    commission: Money
+    total_amount: Money
 
 
 class Records[T](CamelModel):

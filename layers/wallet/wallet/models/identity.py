@@ -1,4 +1,5 @@
-"""Identity as the other domains read it: users and organisations as stored, the rules of logins and passwords.
+"""Identity as the other domains read it: users and organisations as stored, an owner as others see it, the rules
+of logins and passwords.
 Their requests and answers are in wallet.models.identity_api, which only the identity functions build."""
 
 import re
@@ -75,6 +76,10 @@ NewPassword = Annotated[
 # Roles a customer may register, or a limit name: the others are staff's.
 CustomerRole = Annotated[Role, WithJsonSchema({"type": "string", "enum": [role.value for role in CUSTOMER_ROLES]})]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class OwnerRef(CamelModel):
+    name: str  # an account's owner as others see it (public_name)
 
 
 class Organization(CamelModel):

@@ -1,14 +1,7 @@
-"""One operation of the ledger as the back office and its parties see it, and what one would move, priced."""
+"""One operation of the ledger as the back office and its parties see it."""
 
 from wallet.models.base import CamelModel
 from wallet.money import Money
-
-
-# An operation priced before it is made: its amount, the commission, and what it moves in all.
-class Calculation(CamelModel):
-    amount: Money
-    commission: Money
-    total_amount: Money
 
 
 class Actor(CamelModel):

@@ -4,9 +4,10 @@ from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
-from wallet.models.base import CamelModel, CoinSerial, Identifier, ListFilter, ListRequest, OwnerRef, given
+from wallet.models.base import CamelModel, CoinSerial, Identifier, ListFilter, ListRequest, given
+from wallet.models.catalog import Calculation
 from wallet.models.enums import CaseInsensitiveEnum
-from wallet.models.operations import Calculation
+from wallet.models.identity import OwnerRef
 from wallet.money import Amount, Money
 
 Description = Annotated[str, Field(max_length=500)]
