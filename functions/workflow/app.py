@@ -9,7 +9,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wallet import approval, screening
-from wallet.models.requests import ExecutionEnded, RequestStatus, WorkflowStep, WorkflowTask
+from wallet.models.requests import RequestStatus
+from wallet.models.workflow import ExecutionEnded, WorkflowStep, WorkflowTask
 from wallet.observability import logger, metrics
 
 

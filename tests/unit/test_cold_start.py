@@ -147,3 +147,11 @@ def test_the_accounts_function_reads_an_operation_without_the_request_queues() -
     loaded = modules_loaded_by("CoinsFunction")
     assert "wallet.back_office" in loaded
     assert not {"wallet.requests_store", "wallet.models.requests", "wallet.models.requests_api"} & loaded
+
+
+def test_the_requests_function_starts_the_workflow_without_defining_its_steps_contract() -> None:
+    """It builds the subject a workflow starts with; what screenings answer and the steps' tasks are the steps' own."""
+    assert "wallet.models.workflow" in modules_loaded_by("WorkflowFunction", "AmlCheckFunction")
+    loaded = modules_loaded_by("RequestsFunction")
+    assert "wallet.models.requests" in loaded
+    assert "wallet.models.workflow" not in loaded

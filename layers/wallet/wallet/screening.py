@@ -6,7 +6,8 @@ out), so a real AML service or payment provider replaces the function, not the w
 from typing import Any
 
 from wallet.config import settings
-from wallet.models.requests import ScreeningResult, ScreeningSubject
+from wallet.models.requests import ScreeningSubject
+from wallet.models.workflow import ScreeningResult
 
 
 def aml_check(subject: ScreeningSubject) -> ScreeningResult:

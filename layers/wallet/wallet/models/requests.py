@@ -1,9 +1,8 @@
-"""Money in and out: top-up and withdrawal requests as recorded, their states and history, and the approval
-workflow's contract (screening, its steps, its executions' end). Apart from the API's requests and answers
-(wallet.models.requests_api): the workflow and screening steps build only these."""
+"""Money in and out: top-up and withdrawal requests as recorded, their states and history, and what the approval
+workflow starts with (the subject it screens). Apart from the API's requests and answers (wallet.models.requests_api)
+and from the workflow steps' own contract (wallet.models.workflow), which the function starting it never builds."""
 
 from decimal import Decimal
-from typing import Any
 
 from pydantic import Field, model_validator
 
@@ -88,43 +87,3 @@ class ScreeningSubject(CamelModel):
     # The currency's own AML amount threshold (none: no amount rule).
     aml_threshold: Decimal | None = None
     names: list[str]
-
-
-class ScreeningResult(CamelModel):
-    cleared: bool
-    reason: str | None = None
-
-
-class WorkflowStep(CaseInsensitiveEnum):
-    AWAIT_DECISION = "AWAIT_DECISION"
-    DECLINE_BY_SCREENING = "DECLINE_BY_SCREENING"
-    EXPIRE = "EXPIRE"
-    FAIL_SAFE = "FAIL_SAFE"
-
-
-class WorkflowTask(CamelModel):
-    step: WorkflowStep
-    request_identifier: str
-    task_token: str | None = None
-    # A screening function's answer exactly as it came: the workflow declines on anything but a clear pass.
-    verdict: Any = None
-    failure: dict[str, str] | None = None
-
-
-class ExecutionStatusChange(CamelModel):
-    """The detail of Step Functions' "Execution Status Change" event; executions are named after their request."""
-
-    execution_arn: str
-    state_machine_arn: str
-    name: str
-    status: str
-
-
-class ExecutionEnded(CamelModel):
-    """The approval workflow's execution ended FAILED, TIMED_OUT or ABORTED (the template's rule): the
-    EventBridge event's parts the workflow reads. Not Powertools' EventBridgeModel: importing its parser package
-    costs about as much as pydantic itself at each cold start of every function that imports these models."""
-
-    source: str
-    detail_type: str = Field(alias="detail-type")
-    detail: ExecutionStatusChange
