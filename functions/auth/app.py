@@ -7,11 +7,11 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wallet import identity, passwords
+from wallet import logins, passwords
 from wallet.api import create_app, source_ip
 from wallet.contract import published_document
-from wallet.models.identity_api import (
-    Acknowledged,
+from wallet.models.identity_api import Acknowledged
+from wallet.models.logins_api import (
     Credentials,
     RecoveryConfirmation,
     RecoveryRequest,
@@ -27,20 +27,20 @@ app = create_app(authenticated=False)
 
 @app.post("/authorization", summary="Create an access token")
 def authorize(credentials: Credentials) -> TokenCreated:
-    token = identity.log_in(credentials.login, credentials.password)
+    token = logins.log_in(credentials.login, credentials.password)
     metrics.add_metric(name="LogIns", unit=MetricUnit.Count, value=1)
     return token
 
 
 @app.post("/registration", status_code=202, summary="Start self-registration: a one-time code is sent to the login")
 def register(request: RegistrationRequest) -> dict[str, str]:
-    identity.request_registration(request)
+    logins.request_registration(request)
     return {"status": "CODE_SENT"}
 
 
 @app.post("/registration/confirm", status_code=201, summary="Confirm self-registration with the code and a password")
 def confirm_registration(confirmation: RegistrationConfirmation) -> dict[str, Registered]:
-    return {"members": identity.confirm_registration(confirmation, source_ip(app))}
+    return {"members": logins.confirm_registration(confirmation, source_ip(app))}
 
 
 @app.post("/password/recovery", status_code=202, summary="Ask for a code to choose a new password")

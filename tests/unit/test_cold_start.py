@@ -155,3 +155,12 @@ def test_the_requests_function_starts_the_workflow_without_defining_its_steps_co
     loaded = modules_loaded_by("RequestsFunction")
     assert "wallet.models.requests" in loaded
     assert "wallet.models.workflow" not in loaded
+
+
+def test_the_users_function_imports_no_log_in_or_registration_code_or_models() -> None:
+    """Staff's users and a user's own password need a password checked under its lock-out (wallet.passwords), not the
+    log-in that issues tokens nor self-registration, nor their requests and answers."""
+    assert {"wallet.logins", "wallet.models.logins_api"} <= modules_loaded_by("AuthFunction")
+    loaded = modules_loaded_by("UsersFunction")
+    assert {"wallet.identity", "wallet.passwords", "wallet.models.identity_api"} <= loaded
+    assert not {"wallet.logins", "wallet.models.logins_api"} & loaded

@@ -9,17 +9,16 @@ import pytest
 from local.aws import EmbeddedAws
 from local.lambdas import LocalLambdas
 from tests.conftest import ADMIN_LOGIN, ADMIN_PASSWORD
-from wallet import aws, clock, identity
+from wallet import aws, clock, identity, logins
 from wallet.auth import Caller
 from wallet.config import settings
 from wallet.errors import BusinessRuleViolation, Conflict, InvalidInput, NotFound, TooManyAttempts, Unauthenticated
 from wallet.models.identity_api import (
     NewUser,
     OrganizationListRequest,
-    RegistrationConfirmation,
-    RegistrationRequest,
     UserListRequest,
 )
+from wallet.models.logins_api import RegistrationConfirmation, RegistrationRequest
 from wallet.models.roles import OrganizationType, Role
 
 ADMIN = Caller("x", ADMIN_LOGIN, identity.SYSTEM_ORGANIZATION_ID, OrganizationType.SYSTEM, Role.ADMINISTRATOR)
@@ -37,7 +36,7 @@ def later(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
 
 
 def _register(login: str, outbox: object, role: str = "individual", **extra: str) -> str:
-    identity.request_registration(RegistrationRequest.model_validate({"login": login, "role": role, **extra}))
+    logins.request_registration(RegistrationRequest.model_validate({"login": login, "role": role, **extra}))
     body = outbox.records(login)[-1]["body"]  # type: ignore[attr-defined]
     code = re.search(r"\b(\d{6})\b", body)
     assert code
@@ -45,45 +44,45 @@ def _register(login: str, outbox: object, role: str = "individual", **extra: str
 
 
 def _confirm(login: str, otp: str, password: str = "Fresh#2026") -> object:
-    return identity.confirm_registration(RegistrationConfirmation(login=login, otp=otp, password=password))
+    return logins.confirm_registration(RegistrationConfirmation(login=login, otp=otp, password=password))
 
 
 def test_wrong_password_and_unknown_login_fail_alike(lambdas: LocalLambdas) -> None:
     with pytest.raises(Unauthenticated) as wrong_password:
-        identity.log_in(ADMIN_LOGIN, "Wrong#Pass1")
+        logins.log_in(ADMIN_LOGIN, "Wrong#Pass1")
     with pytest.raises(Unauthenticated) as unknown_login:
-        identity.log_in("nobody@example.com", ADMIN_PASSWORD)
+        logins.log_in("nobody@example.com", ADMIN_PASSWORD)
     assert wrong_password.value.body() == unknown_login.value.body()
 
 
 def test_five_failures_in_a_row_lock_the_login_for_fifteen_minutes(lambdas: LocalLambdas, later) -> None:  # type: ignore[no-untyped-def]
     for _ in range(5):
         with pytest.raises(Unauthenticated):
-            identity.log_in(ADMIN_LOGIN, "Wrong#Pass1")
+            logins.log_in(ADMIN_LOGIN, "Wrong#Pass1")
     with pytest.raises(TooManyAttempts) as locked:
-        identity.log_in(ADMIN_LOGIN, ADMIN_PASSWORD)
+        logins.log_in(ADMIN_LOGIN, ADMIN_PASSWORD)
     assert 14 * 60 < locked.value.retry_after_seconds <= 15 * 60
     later(timedelta(minutes=15, seconds=1))
-    assert identity.log_in(ADMIN_LOGIN, ADMIN_PASSWORD).members[0].role is Role.ADMINISTRATOR
+    assert logins.log_in(ADMIN_LOGIN, ADMIN_PASSWORD).members[0].role is Role.ADMINISTRATOR
 
 
 def test_a_success_resets_the_run_of_failures(lambdas: LocalLambdas) -> None:
     for _ in range(4):
         with pytest.raises(Unauthenticated):
-            identity.log_in(ADMIN_LOGIN, "Wrong#Pass1")
-    identity.log_in(ADMIN_LOGIN, ADMIN_PASSWORD)
+            logins.log_in(ADMIN_LOGIN, "Wrong#Pass1")
+    logins.log_in(ADMIN_LOGIN, ADMIN_PASSWORD)
     for _ in range(4):
         with pytest.raises(Unauthenticated):
-            identity.log_in(ADMIN_LOGIN, "Wrong#Pass1")
-    identity.log_in(ADMIN_LOGIN, ADMIN_PASSWORD)
+            logins.log_in(ADMIN_LOGIN, "Wrong#Pass1")
+    logins.log_in(ADMIN_LOGIN, ADMIN_PASSWORD)
 
 
 def test_unknown_logins_lock_too_so_locking_reveals_nothing(lambdas: LocalLambdas) -> None:
     for _ in range(5):
         with pytest.raises(Unauthenticated):
-            identity.log_in("ghost@example.com", "Wrong#Pass1")
+            logins.log_in("ghost@example.com", "Wrong#Pass1")
     with pytest.raises(TooManyAttempts):
-        identity.log_in("ghost@example.com", "Wrong#Pass1")
+        logins.log_in("ghost@example.com", "Wrong#Pass1")
 
 
 def test_registration_code_is_six_digits_and_stored_only_as_a_digest(
@@ -105,7 +104,7 @@ def test_confirmation_creates_user_and_organization_once(lambdas: LocalLambdas, 
     assert (organization.type, organization.name) == (OrganizationType.MERCHANT, "Erin Ltd")
     with pytest.raises(InvalidInput, match="expired"):
         _confirm("erin@example.com", code)
-    assert identity.log_in("erin@example.com", "Fresh#2026").members[0].role is Role.MERCHANT
+    assert logins.log_in("erin@example.com", "Fresh#2026").members[0].role is Role.MERCHANT
 
 
 def test_a_wrong_code_counts_and_five_use_it_up(lambdas: LocalLambdas, embedded_aws: EmbeddedAws) -> None:
@@ -149,7 +148,7 @@ def test_codes_expire_after_ten_minutes(lambdas: LocalLambdas, embedded_aws: Emb
 
 
 def test_registering_a_taken_login_sends_a_notice_not_a_code(lambdas: LocalLambdas, embedded_aws: EmbeddedAws) -> None:
-    identity.request_registration(RegistrationRequest(login=ADMIN_LOGIN, role=Role.INDIVIDUAL))
+    logins.request_registration(RegistrationRequest(login=ADMIN_LOGIN, role=Role.INDIVIDUAL))
     [notice] = embedded_aws.outbox.records(ADMIN_LOGIN)
     assert "already exists" in notice["body"]
     assert not re.search(r"\b\d{6}\b", notice["body"])
@@ -161,7 +160,7 @@ def test_registering_a_taken_login_sends_a_notice_not_a_code(lambdas: LocalLambd
 )
 def test_registration_needs_a_customer_profile(lambdas: LocalLambdas, request_body: dict[str, str], field: str) -> None:
     with pytest.raises(InvalidInput) as failure:
-        identity.request_registration(RegistrationRequest.model_validate({"login": "h@example.com", **request_body}))
+        logins.request_registration(RegistrationRequest.model_validate({"login": "h@example.com", **request_body}))
     assert failure.value.details[0]["field"] == field
 
 
@@ -197,7 +196,7 @@ def test_bootstrap_twice_changes_nothing(lambdas: LocalLambdas) -> None:
         OrganizationListRequest(),
     )
     assert [organization.type for organization in organizations.records] == [OrganizationType.SYSTEM]
-    identity.log_in(ADMIN_LOGIN, ADMIN_PASSWORD)
+    logins.log_in(ADMIN_LOGIN, ADMIN_PASSWORD)
 
 
 def test_users_are_found_by_login_role_and_organization(lambdas: LocalLambdas) -> None:

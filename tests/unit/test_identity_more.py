@@ -11,11 +11,12 @@ from local.aws import EmbeddedAws
 from local.lambdas import LocalLambdas
 from tests.conftest import ADMIN_LOGIN, ADMIN_PASSWORD
 from tests.unit.dynamodb_harness import Interleaving, seeded
-from wallet import auth, identity, identity_store, passwords
+from wallet import auth, identity, identity_store, logins, passwords
 from wallet.auth import Caller, caller_from_authorization_header
 from wallet.errors import InvalidInput, TooManyAttempts, Unauthenticated
 from wallet.models.identity import public_name
-from wallet.models.identity_api import NewUser, RegistrationConfirmation, RegistrationRequest
+from wallet.models.identity_api import NewUser
+from wallet.models.logins_api import RegistrationConfirmation, RegistrationRequest
 from wallet.models.roles import OrganizationType, Role
 
 ADMIN = Caller("admin", ADMIN_LOGIN, identity.SYSTEM_ORGANIZATION_ID, OrganizationType.SYSTEM, Role.ADMINISTRATOR)
@@ -28,7 +29,7 @@ def _code_in(outbox: Any, login: str, message: int = -1) -> str:
 
 
 def _token(login: str, password: str) -> str:
-    return identity.log_in(login, password).authorization_token.token
+    return logins.log_in(login, password).authorization_token.token
 
 
 def _customer(login: str = "cara@example.com", password: str = "Cara#2026") -> str:
@@ -41,21 +42,21 @@ def test_twenty_wrong_passwords_at_once_get_five_verifications_then_the_right_on
     lambdas: LocalLambdas, monkeypatch: pytest.MonkeyPatch, seed: int
 ) -> None:
     verified: list[str] = []
-    real = identity.password_matches
+    real = passwords.password_matches
 
     def counting(password_hash: str | None, password: str) -> bool:
         verified.append(password)
         return real(password_hash, password)
 
-    monkeypatch.setattr(identity, "password_matches", counting)
-    attempts = {f"wrong-{n}": (lambda: identity.log_in(ADMIN_LOGIN, "Wrong#Pass1")) for n in range(20)}
+    monkeypatch.setattr(passwords, "password_matches", counting)
+    attempts = {f"wrong-{n}": (lambda: logins.log_in(ADMIN_LOGIN, "Wrong#Pass1")) for n in range(20)}
     outcomes = Interleaving(seeded(seed)).run(attempts)
     errors = [type(outcome.error) for outcome in outcomes.values()]
     assert errors.count(Unauthenticated) == 5
     assert errors.count(TooManyAttempts) == 15
     assert len(verified) == 5
     with pytest.raises(TooManyAttempts) as locked:
-        identity.log_in(ADMIN_LOGIN, ADMIN_PASSWORD)
+        logins.log_in(ADMIN_LOGIN, ADMIN_PASSWORD)
     assert 0 < locked.value.retry_after_seconds <= 15 * 60
     assert len(verified) == 5
 
@@ -66,7 +67,7 @@ def test_three_codes_per_login_per_hour_however_many_ask_at_once(
 ) -> None:
     request = RegistrationRequest.model_validate({"login": login, "role": "individual"})
     outcomes = Interleaving(seeded(7)).run(
-        {f"ask-{n}": (lambda: identity.request_registration(request)) for n in range(8)}
+        {f"ask-{n}": (lambda: logins.request_registration(request)) for n in range(8)}
     )
     refused = [outcome.error for outcome in outcomes.values() if outcome.error]
     assert len(refused) == 5
@@ -76,12 +77,12 @@ def test_three_codes_per_login_per_hour_however_many_ask_at_once(
 
 def test_each_code_confirms_what_it_was_sent_for(lambdas: LocalLambdas, embedded_aws: EmbeddedAws) -> None:
     victim = {"login": "vic@example.com", "role": "individual", "name": "Victoria"}
-    identity.request_registration(RegistrationRequest.model_validate(victim))
+    logins.request_registration(RegistrationRequest.model_validate(victim))
     code = _code_in(embedded_aws.outbox, "vic@example.com")
     assert "individual account named Victoria" in embedded_aws.outbox.records("vic@example.com")[-1]["body"]
     attacker = {**victim, "role": "merchant", "legalType": "corporation", "name": "Attacker Corp"}
-    identity.request_registration(RegistrationRequest.model_validate(attacker))
-    registered = identity.confirm_registration(
+    logins.request_registration(RegistrationRequest.model_validate(attacker))
+    registered = logins.confirm_registration(
         RegistrationConfirmation(login="vic@example.com", otp=code, password="Vict#2026")
     )
     organization = identity_store.get_organization(registered.organization.id)
@@ -93,14 +94,12 @@ def test_each_code_confirms_what_it_was_sent_for(lambdas: LocalLambdas, embedded
 def test_ten_guesses_per_login_per_day_however_many_arrive_at_once(
     lambdas: LocalLambdas, embedded_aws: EmbeddedAws, seed: int
 ) -> None:
-    identity.request_registration(
-        RegistrationRequest.model_validate({"login": "gus@example.com", "role": "individual"})
-    )
+    logins.request_registration(RegistrationRequest.model_validate({"login": "gus@example.com", "role": "individual"}))
     code = _code_in(embedded_aws.outbox, "gus@example.com")
     wrong = [f"{(int(code) + n) % 10**6:06d}" for n in range(1, 16)]
 
     def guess(otp: str) -> Any:
-        return lambda: identity.confirm_registration(
+        return lambda: logins.confirm_registration(
             RegistrationConfirmation(login="gus@example.com", otp=otp, password="Gues#2026")
         )
 
@@ -113,18 +112,16 @@ def test_ten_guesses_per_login_per_day_however_many_arrive_at_once(
 
 
 def test_a_code_allows_five_guesses(lambdas: LocalLambdas, embedded_aws: EmbeddedAws) -> None:
-    identity.request_registration(
-        RegistrationRequest.model_validate({"login": "fay@example.com", "role": "individual"})
-    )
+    logins.request_registration(RegistrationRequest.model_validate({"login": "fay@example.com", "role": "individual"}))
     code = _code_in(embedded_aws.outbox, "fay@example.com")
     confirmation = {"login": "fay@example.com", "password": "Fayy#2026"}
     for n in range(1, 6):
         with pytest.raises(InvalidInput):
-            identity.confirm_registration(
+            logins.confirm_registration(
                 RegistrationConfirmation.model_validate({**confirmation, "otp": f"{(int(code) + n) % 10**6:06d}"})
             )
     with pytest.raises(InvalidInput):
-        identity.confirm_registration(RegistrationConfirmation.model_validate({**confirmation, "otp": code}))
+        logins.confirm_registration(RegistrationConfirmation.model_validate({**confirmation, "otp": code}))
 
 
 def test_password_recovery_ends_the_old_password_and_earlier_tokens(
@@ -139,7 +136,7 @@ def test_password_recovery_ends_the_old_password_and_earlier_tokens(
         passwords.confirm_recovery("cara@example.com", f"{(int(code) + 1) % 10**6:06d}", "Newc#2026")
     passwords.confirm_recovery("cara@example.com", code, "Newc#2026")
     with pytest.raises(Unauthenticated):
-        identity.log_in("cara@example.com", "Cara#2026")
+        logins.log_in("cara@example.com", "Cara#2026")
     new_token = caller_from_authorization_header(f"Bearer {_token('cara@example.com', 'Newc#2026')}")
     with pytest.raises(Unauthenticated):
         auth.require_current_token(old_token)
@@ -163,9 +160,9 @@ def test_a_disabled_user_cannot_log_in_and_their_tokens_are_refused(lambdas: Loc
     caller = caller_from_authorization_header(f"Bearer {_customer()}")
     assert passwords.set_disabled(ADMIN, caller.user_id, disabled=True).disabled
     with pytest.raises(Unauthenticated) as refused:
-        identity.log_in("cara@example.com", "Cara#2026")
+        logins.log_in("cara@example.com", "Cara#2026")
     with pytest.raises(Unauthenticated) as wrong:
-        identity.log_in("cara@example.com", "Wrong#2026")
+        logins.log_in("cara@example.com", "Wrong#2026")
     assert refused.value.body() == wrong.value.body()
     with pytest.raises(Unauthenticated):
         auth.require_current_token(caller)

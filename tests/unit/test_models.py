@@ -4,7 +4,8 @@ import pytest
 from pydantic import ValidationError
 
 from wallet.models.identity import check_password_policy, normalise_login
-from wallet.models.identity_api import NewUser, RegistrationRequest
+from wallet.models.identity_api import NewUser
+from wallet.models.logins_api import RegistrationRequest
 from wallet.models.roles import Role
 
 

@@ -14,7 +14,7 @@ from moto.stepfunctions.parser.backend.execution import Execution
 from local import aws as local_aws
 from local.aws import EmbeddedAws
 from tests.conftest import ADMIN_PASSWORD, TEMPLATE, _forget_cached_clients, running_functions
-from wallet import identity
+from wallet import logins
 
 PARAMETERS = {"AdminLogin": "admin@wallet.test", "SystemAccountShards": "4"}
 
@@ -214,7 +214,7 @@ def test_a_bootstrap_that_reads_a_generated_password_is_run_in_each_world(monkey
             password = boto3.client("secretsmanager").get_secret_value(
                 SecretId=world.references["AdminPasswordSecret"]
             )["SecretString"]
-            assert identity.log_in(PARAMETERS["AdminLogin"], password).members
+            assert logins.log_in(PARAMETERS["AdminLogin"], password).members
     _forget_cached_clients()
 
 

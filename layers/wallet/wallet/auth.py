@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from argon2 import PasswordHasher
 
     from wallet.identity_store import TokenState
-    from wallet.models.identity_api import AuthorizationToken
+    from wallet.models.logins_api import AuthorizationToken
 
 TOKEN_ALGORITHM = "HS256"
 TOKEN_ISSUER = "wallet"
@@ -56,7 +56,7 @@ class Caller:
 def issue_token(caller: Caller) -> "AuthorizationToken":
     # Imported here, as the identity store below: the authorizer only verifies tokens, and imports no model
     # (pydantic) and no store.
-    from wallet.models.identity_api import AuthorizationToken
+    from wallet.models.logins_api import AuthorizationToken
 
     issued = clock.now()
     expires = issued + timedelta(minutes=settings().token_ttl_minutes)

@@ -1,12 +1,37 @@
-"""Passwords and access: recovery by a one-time code, change by the user, disabling and enabling users.
-Each change ends the tokens issued before it."""
+"""Passwords and access: a login's password verified under its lock-out, recovery by a one-time code, change by
+the user, disabling and enabling users. Each change ends the tokens issued before it."""
+
+from datetime import timedelta
 
 from wallet import audit, clock, identity_store, one_time_codes
-from wallet.auth import Caller, hash_password
-from wallet.errors import InvalidInput, NotFound
-from wallet.identity import verified_credential
+from wallet.auth import Caller, hash_password, password_matches
+from wallet.errors import InvalidInput, NotFound, TooManyAttempts
+from wallet.identity_store import Credential
 from wallet.models.identity import User
 from wallet.notifications import send_message
+
+MAX_LOGIN_FAILURES = 5
+LOCKOUT = timedelta(minutes=15)
+
+
+def verified_credential(login: str, password: str) -> Credential | None:
+    """The login's credential if the password is right. Each verification is reserved first with a conditional
+    write, so however many arrive at once, a login gets at most 5 per lock window (then 429)."""
+    retry_after = identity_store.reserve_attempt(
+        "LOGINS",
+        login,
+        limit=MAX_LOGIN_FAILURES,
+        window_seconds=int(LOCKOUT.total_seconds()),
+        now_epoch=int(clock.now().timestamp()),
+    )
+    if retry_after:
+        raise TooManyAttempts("Too many failed log-ins; try again later", retry_after_seconds=retry_after)
+    credential = identity_store.get_credential(login)
+    if not password_matches(credential.password_hash if credential else None, password) or credential is None:
+        return None
+    if not credential.disabled:
+        identity_store.forget_attempts("LOGINS", login)
+    return credential
 
 
 def request_recovery(login: str) -> None:

@@ -1,19 +1,16 @@
-"""The identity API's requests and answers: log-in, registration, recovery, users and organisations. Apart
-from the records and rules (wallet.models.identity) that every function handling money reads: only the
-functions serving these routes build them."""
+"""The identity API's requests and answers that staff and users send about users and organisations: new users,
+the lists, a password change; and what the log-in and registration API shares with them (an acknowledgement, the
+rules across fields). Apart from the records and rules (wallet.models.identity) that every function handling money
+reads, and from the log-in and registration API's own (wallet.models.logins_api): only the functions serving these
+routes build them."""
 
-from typing import Annotated, Any
+from typing import Any
 
 from pydantic import ConfigDict, Field
 
 from wallet.models.base import CamelModel, Identifier, ListFilter, ListRequest, given
-from wallet.models.identity import CustomerRole, LegalType, Login, Name, NewPassword
+from wallet.models.identity import LegalType, Login, Name, NewPassword
 from wallet.models.roles import STAFF_ROLES, OrganizationType, Role
-
-
-class Credentials(CamelModel):
-    login: str = Field(min_length=1, max_length=254)
-    password: str = Field(min_length=1, max_length=128)
 
 
 def _when_role(roles: tuple[Role, ...], then: dict[str, Any]) -> dict[str, Any]:
@@ -23,37 +20,9 @@ def _when_role(roles: tuple[Role, ...], then: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-# The contract states the rules across fields that the identity module enforces.
-_MERCHANT_NEEDS_LEGAL_TYPE = _when_role((Role.MERCHANT,), given("legalType"))
+# The contract states the rules across fields that the identity and logins modules enforce.
+MERCHANT_NEEDS_LEGAL_TYPE = _when_role((Role.MERCHANT,), given("legalType"))
 _STAFF_NEEDS_ORGANIZATION = _when_role(STAFF_ROLES, given("organizationId"))
-
-
-class RegistrationRequest(CamelModel):
-    model_config = ConfigDict(json_schema_extra=_MERCHANT_NEEDS_LEGAL_TYPE)
-
-    login: Login
-    role: CustomerRole
-    legal_type: LegalType | None = None
-    name: Name | None = None
-
-
-OneTimeCode = Annotated[str, Field(pattern=r"^[0-9]{6}$")]
-
-
-class RegistrationConfirmation(CamelModel):
-    login: Login
-    otp: OneTimeCode
-    password: NewPassword
-
-
-class RecoveryRequest(CamelModel):
-    login: Login
-
-
-class RecoveryConfirmation(CamelModel):
-    login: Login
-    otp: OneTimeCode
-    new_password: NewPassword
 
 
 class PasswordChange(CamelModel):
@@ -66,7 +35,7 @@ class Acknowledged(CamelModel):
 
 
 class NewUser(CamelModel):
-    model_config = ConfigDict(json_schema_extra={"allOf": [_MERCHANT_NEEDS_LEGAL_TYPE, _STAFF_NEEDS_ORGANIZATION]})
+    model_config = ConfigDict(json_schema_extra={"allOf": [MERCHANT_NEEDS_LEGAL_TYPE, _STAFF_NEEDS_ORGANIZATION]})
 
     login: Login
     password: NewPassword
@@ -94,34 +63,6 @@ class UserListRequest(ListRequest):
     filter: UserFilter = UserFilter()
 
 
-class MemberUser(CamelModel):
-    id: str
-    login: str
-
-
-class MemberOrganization(CamelModel):
-    id: str
-    type: OrganizationType
-    name: str
-
-
-class Member(CamelModel):
-    user: MemberUser
-    organization: MemberOrganization
-    role: Role
-
-
-class AuthorizationToken(CamelModel):
-    token: str
-    expires_at: str
-
-
-class TokenCreated(CamelModel):
-    action: str = "TOKEN_CREATED"
-    authorization_token: AuthorizationToken
-    members: list[Member]
-
-
 class OrganizationRef(CamelModel):
     id: str
     type: OrganizationType
@@ -140,16 +81,3 @@ class CreatedUser(CamelModel):
 
 class UserCreated(CamelModel):
     user: CreatedUser
-
-
-class IdRef(CamelModel):
-    id: str
-
-
-class Registered(CamelModel):
-    user: IdRef
-    organization: IdRef
-
-
-class RegistrationConfirmed(CamelModel):
-    members: Registered
