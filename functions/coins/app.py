@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wallet import account_lifecycle, accounts, back_office, limits, reconciliation
+from wallet import account_lifecycle, accounts, back_office, limits, reconciliation_runs
 from wallet.api import caller, create_app
 from wallet.models.accounts import (
     Coin,
@@ -91,7 +91,7 @@ def get_operation(business_process_id: Annotated[str, Path(alias="businessProces
     "/ledger/reconciliation/run); 404 NOT_FOUND until a first run has ended.",
 )
 def latest_reconciliation() -> ReconciliationReport:
-    return reconciliation.latest(caller(app))
+    return reconciliation_runs.latest(caller(app))
 
 
 @app.post(
@@ -100,7 +100,7 @@ def latest_reconciliation() -> ReconciliationReport:
     summary="Start a reconciliation now (administrator); its report replaces the latest when it ends",
 )
 def run_reconciliation() -> ReconciliationStarted:
-    return reconciliation.start(caller(app))
+    return reconciliation_runs.start(caller(app))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

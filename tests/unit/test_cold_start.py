@@ -164,3 +164,13 @@ def test_the_users_function_imports_no_log_in_or_registration_code_or_models() -
     loaded = modules_loaded_by("UsersFunction")
     assert {"wallet.identity", "wallet.passwords", "wallet.models.identity_api"} <= loaded
     assert not {"wallet.logins", "wallet.models.logins_api"} & loaded
+
+
+def test_the_accounts_function_reads_and_starts_reconciliations_without_the_scans() -> None:
+    """Its routes read the latest report and invoke the reconciliation function; the scans and their sums run there."""
+    job = modules_loaded_by("ReconciliationFunction")
+    assert "wallet.reconciliation" in job
+    assert not {"jwt", "wallet.auth"} & job  # the job checks no token
+    loaded = modules_loaded_by("CoinsFunction")
+    assert "wallet.reconciliation_runs" in loaded
+    assert "wallet.reconciliation" not in loaded

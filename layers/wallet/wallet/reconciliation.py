@@ -1,7 +1,7 @@
 """The reconciliation: the ledger's invariants verified from what is stored, per currency and per issuer,
-by a job (the schedule, or an administrator's request) that stores its report for the API to answer."""
+by a job (the schedule, or an administrator's request: wallet.reconciliation_runs) that stores its report for
+the API to answer."""
 
-import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
@@ -9,11 +9,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from wallet import catalog_store, clock, ledger_store, reconciliation_store
-from wallet.auth import Caller
-from wallet.aws import lambda_
 from wallet.config import settings
 from wallet.dynamo import Item
-from wallet.errors import NotFound
 from wallet.ledger_store import AccountState
 from wallet.models.accounts import (
     CurrencyTotal,
@@ -22,10 +19,7 @@ from wallet.models.accounts import (
     ReconciliationIssue,
     ReconciliationReport,
     ReconciliationRun,
-    ReconciliationStarted,
-    ReconciliationTrigger,
 )
-from wallet.models.roles import Role
 from wallet.money import in_digits
 
 # A report is one DynamoDB item (400 KB at most): past this many, issues are counted but not listed.
@@ -195,24 +189,3 @@ def run(request: ReconciliationRun) -> ReconciliationReport:
     )
     reconciliation_store.put_latest(report)
     return report
-
-
-def latest(caller: Caller) -> ReconciliationReport:
-    caller.require(Role.ADMINISTRATOR)
-    report = reconciliation_store.latest()
-    if report is None:
-        raise NotFound("No reconciliation has run yet: POST /ledger/reconciliation/run starts one")
-    return report
-
-
-def start(caller: Caller) -> ReconciliationStarted:
-    """Starts a run in the reconciliation function, asynchronously (it scans every table: minutes on a
-    large ledger, past any API call's limit); its report replaces the latest when it ends."""
-    caller.require(Role.ADMINISTRATOR)
-    request = ReconciliationRun(trigger=ReconciliationTrigger.REQUEST, requested_by=caller.login)
-    lambda_().invoke(
-        FunctionName=settings().reconciliation_function_arn,
-        InvocationType="Event",
-        Payload=json.dumps(request.model_dump(mode="json", by_alias=True)).encode(),
-    )
-    return ReconciliationStarted(requested_at=clock.iso(clock.now()))
