@@ -174,3 +174,21 @@ def test_the_accounts_function_reads_and_starts_reconciliations_without_the_scan
     loaded = modules_loaded_by("CoinsFunction")
     assert "wallet.reconciliation_runs" in loaded
     assert "wallet.reconciliation" not in loaded
+
+
+def test_no_init_compiles_the_e_mail_pattern() -> None:
+    """Its Unicode classes take about a millisecond to compile: a login is checked on first use, not at import."""
+    functions = Template().functions()
+    handlers = [(f"handler_{logical_id}", str(functions[logical_id].code_uri / "app.py")) for logical_id in functions]
+    probe = IMPORT_HANDLERS.replace(
+        "print(json.dumps(sorted(sys.modules)))",
+        'print(json.dumps(sys.modules["wallet.models.identity"]._email.cache_info().currsize))',
+    )
+    answer = subprocess.run(
+        [sys.executable, "-c", probe, json.dumps(handlers)],
+        env={"PYTHONPATH": os.pathsep.join(sorted({str(layer) for f in functions.values() for layer in f.layers}))},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(answer.stdout) == 0
