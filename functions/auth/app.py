@@ -7,7 +7,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wallet import logins, passwords
+from wallet import logins
 from wallet.api import create_app, source_ip
 from wallet.contract import published_document
 from wallet.models.identity_api import Acknowledged
@@ -45,13 +45,13 @@ def confirm_registration(confirmation: RegistrationConfirmation) -> dict[str, Re
 
 @app.post("/password/recovery", status_code=202, summary="Ask for a code to choose a new password")
 def recover_password(request: RecoveryRequest) -> Acknowledged:
-    passwords.request_recovery(request.login)
+    logins.request_recovery(request.login)
     return Acknowledged(status="CODE_SENT")
 
 
 @app.post("/password/recovery/confirm", summary="Choose a new password with the code; earlier tokens stop working")
 def confirm_recovery(confirmation: RecoveryConfirmation) -> Acknowledged:
-    passwords.confirm_recovery(confirmation.login, confirmation.otp, confirmation.new_password, source_ip(app))
+    logins.confirm_recovery(confirmation.login, confirmation.otp, confirmation.new_password, source_ip(app))
     return Acknowledged(status="PASSWORD_CHANGED")
 
 

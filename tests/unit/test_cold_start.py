@@ -159,11 +159,12 @@ def test_the_requests_function_starts_the_workflow_without_defining_its_steps_co
 
 def test_the_users_function_imports_no_log_in_or_registration_code_or_models() -> None:
     """Staff's users and a user's own password need a password checked under its lock-out (wallet.passwords), not the
-    log-in that issues tokens nor self-registration, nor their requests and answers."""
+    log-in that issues tokens, self-registration or recovery, their one-time codes and messages, nor their models."""
     assert {"wallet.logins", "wallet.models.logins_api"} <= modules_loaded_by("AuthFunction")
     loaded = modules_loaded_by("UsersFunction")
     assert {"wallet.identity", "wallet.passwords", "wallet.models.identity_api"} <= loaded
-    assert not {"wallet.logins", "wallet.models.logins_api"} & loaded
+    ways_in = {"wallet.logins", "wallet.models.logins_api", "wallet.one_time_codes", "wallet.notifications"}
+    assert not ways_in & loaded
 
 
 def test_the_accounts_function_reads_and_starts_reconciliations_without_the_scans() -> None:

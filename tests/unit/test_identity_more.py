@@ -128,13 +128,13 @@ def test_password_recovery_ends_the_old_password_and_earlier_tokens(
     lambdas: LocalLambdas, embedded_aws: EmbeddedAws
 ) -> None:
     old_token = caller_from_authorization_header(f"Bearer {_customer()}")
-    passwords.request_recovery("cara@example.com")
-    passwords.request_recovery("nobody@example.com")
+    logins.request_recovery("cara@example.com")
+    logins.request_recovery("nobody@example.com")
     assert embedded_aws.outbox.records("nobody@example.com") == []
     code = _code_in(embedded_aws.outbox, "cara@example.com")
     with pytest.raises(InvalidInput):
-        passwords.confirm_recovery("cara@example.com", f"{(int(code) + 1) % 10**6:06d}", "Newc#2026")
-    passwords.confirm_recovery("cara@example.com", code, "Newc#2026")
+        logins.confirm_recovery("cara@example.com", f"{(int(code) + 1) % 10**6:06d}", "Newc#2026")
+    logins.confirm_recovery("cara@example.com", code, "Newc#2026")
     with pytest.raises(Unauthenticated):
         logins.log_in("cara@example.com", "Cara#2026")
     new_token = caller_from_authorization_header(f"Bearer {_token('cara@example.com', 'Newc#2026')}")
@@ -142,7 +142,7 @@ def test_password_recovery_ends_the_old_password_and_earlier_tokens(
         auth.require_current_token(old_token)
     auth.require_current_token(new_token)
     with pytest.raises(InvalidInput):  # the code was used
-        passwords.confirm_recovery("cara@example.com", code, "Other#2026")
+        logins.confirm_recovery("cara@example.com", code, "Other#2026")
 
 
 def test_a_password_change_needs_the_current_one_and_ends_earlier_tokens(lambdas: LocalLambdas) -> None:

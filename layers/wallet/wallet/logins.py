@@ -1,8 +1,9 @@
-"""A login's ways in: log-in with lock-out, which issues a token, and self-registration with one-time codes."""
+"""A login's ways in: log-in with lock-out, which issues a token, self-registration with one-time codes, and a
+forgotten password recovered with one."""
 
-from wallet import audit, identity, identity_store, one_time_codes
+from wallet import audit, clock, identity, identity_store, one_time_codes
 from wallet.auth import Caller, hash_password, issue_token, password_matches
-from wallet.errors import Unauthenticated
+from wallet.errors import InvalidInput, Unauthenticated
 from wallet.models.identity import normalise_login
 from wallet.models.logins_api import (
     IdRef,
@@ -88,3 +89,38 @@ def confirm_registration(confirmation: RegistrationConfirmation, source_ip: str 
         ),
     )
     return Registered(user=IdRef(id=user.id), organization=IdRef(id=organization.id))
+
+
+# --- recovery of a forgotten password ---
+
+
+def request_recovery(login: str) -> None:
+    """Always accepted; a code goes only to a login that exists (and is not disabled)."""
+    one_time_codes.reserve_sending(login)
+    credential = identity_store.get_credential(login)
+    if credential is None or credential.disabled:
+        return
+    code = one_time_codes.issue(one_time_codes.RECOVERY, login)
+    minutes = int(one_time_codes.VALIDITY.total_seconds() // 60)
+    send_message(
+        login, "Your wallet password", f"Your code to choose a new password is {code}. It expires in {minutes} minutes."
+    )
+
+
+def confirm_recovery(login: str, otp: str, new_password: str, source_ip: str | None = None) -> None:
+    code = one_time_codes.redeem(one_time_codes.RECOVERY, login, otp)
+    credential = identity_store.get_credential(login)
+    if credential is None:
+        raise InvalidInput("otp", "The code is wrong, expired or used up; ask for a new one", code="INVALID_OTP")
+    identity_store.set_password(
+        credential,
+        hash_password(new_password),
+        revoke_before_ms=clock.now_ms(),
+        consumed=one_time_codes.consumption(one_time_codes.RECOVERY, code),
+        recorded=audit.entry(
+            audit.actor(credential.user_id, credential.role, credential.organization_id),
+            "PASSWORD_RESET",
+            credential.user_id,
+            source_ip=source_ip,
+        ),
+    )

@@ -1,14 +1,13 @@
-"""Passwords and access: a login's password verified under its lock-out, recovery by a one-time code, change by
-the user, disabling and enabling users. Each change ends the tokens issued before it."""
+"""Passwords and access: a login's password verified under its lock-out, changed by its user, and users disabled and
+enabled (a forgotten password is recovered through wallet.logins). Each change ends the tokens issued before it."""
 
 from datetime import timedelta
 
-from wallet import audit, clock, identity_store, one_time_codes
+from wallet import audit, clock, identity_store
 from wallet.auth import Caller, hash_password, password_matches
 from wallet.errors import InvalidInput, NotFound, TooManyAttempts
 from wallet.identity_store import Credential
 from wallet.models.identity import User
-from wallet.notifications import send_message
 
 MAX_LOGIN_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
@@ -34,38 +33,6 @@ def verified_credential(login: str, password: str) -> Credential | None:
     return credential
 
 
-def request_recovery(login: str) -> None:
-    """Always accepted; a code goes only to a login that exists (and is not disabled)."""
-    one_time_codes.reserve_sending(login)
-    credential = identity_store.get_credential(login)
-    if credential is None or credential.disabled:
-        return
-    code = one_time_codes.issue(one_time_codes.RECOVERY, login)
-    minutes = int(one_time_codes.VALIDITY.total_seconds() // 60)
-    send_message(
-        login, "Your wallet password", f"Your code to choose a new password is {code}. It expires in {minutes} minutes."
-    )
-
-
-def confirm_recovery(login: str, otp: str, new_password: str, source_ip: str | None = None) -> None:
-    code = one_time_codes.redeem(one_time_codes.RECOVERY, login, otp)
-    credential = identity_store.get_credential(login)
-    if credential is None:
-        raise InvalidInput("otp", "The code is wrong, expired or used up; ask for a new one", code="INVALID_OTP")
-    identity_store.set_password(
-        credential,
-        hash_password(new_password),
-        revoke_before_ms=_now_ms(),
-        consumed=one_time_codes.consumption(one_time_codes.RECOVERY, code),
-        recorded=audit.entry(
-            audit.actor(credential.user_id, credential.role, credential.organization_id),
-            "PASSWORD_RESET",
-            credential.user_id,
-            source_ip=source_ip,
-        ),
-    )
-
-
 def change_password(caller: Caller, current_password: str, new_password: str) -> None:
     """The current password is verified under the log-in's own limit (a stolen token cannot guess it)."""
     credential = verified_credential(caller.login, current_password)
@@ -74,7 +41,7 @@ def change_password(caller: Caller, current_password: str, new_password: str) ->
     identity_store.set_password(
         credential,
         hash_password(new_password),
-        revoke_before_ms=_now_ms(),
+        revoke_before_ms=clock.now_ms(),
         consumed=None,
         recorded=audit.by(caller, "PASSWORD_CHANGED", caller.user_id),
     )
@@ -85,9 +52,5 @@ def set_disabled(by: Caller, user_id: str, *, disabled: bool) -> User:
     if user is None:
         raise NotFound("No such user", details=[{"field": "userId", "issue": "not found"}])
     recorded = audit.by(by, "USER_DISABLED" if disabled else "USER_ENABLED", user_id)
-    identity_store.set_disabled(user, disabled=disabled, now_ms=_now_ms(), recorded=recorded)
+    identity_store.set_disabled(user, disabled=disabled, now_ms=clock.now_ms(), recorded=recorded)
     return user.model_copy(update={"disabled": disabled})
-
-
-def _now_ms() -> int:
-    return int(clock.now().timestamp() * 1000)
