@@ -193,3 +193,10 @@ def test_no_init_compiles_the_e_mail_pattern() -> None:
         check=True,
     )
     assert json.loads(answer.stdout) == 0
+
+
+def test_the_users_function_records_who_acted_without_operations_or_money() -> None:
+    """An audit entry names its actor (wallet.models.actors); the ledger's operations and money figures are not its."""
+    loaded = modules_loaded_by("UsersFunction")
+    assert "wallet.models.actors" in loaded
+    assert not {"wallet.models.operations", "wallet.money"} & loaded

@@ -16,8 +16,8 @@ from wallet.dynamo import condition_failed
 from wallet.errors import NotFound
 from wallet.ledger import Bucket, InsufficientFunds, Leg, Posting, SystemAccount, WrongState
 from wallet.models.account_status import AccountStatus
+from wallet.models.actors import Actor
 from wallet.models.events import EventType
-from wallet.models.operations import Actor
 from wallet.models.requests import FINAL_STATUSES, HistoryStep, MoneyRequest, PaymentMethod, RequestKind, RequestStatus
 
 if TYPE_CHECKING:

@@ -31,10 +31,10 @@ from wallet.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound
 from wallet.idempotency import fingerprint, operation_id
 from wallet.ledger import Bucket, Leg, Posting, WrongState
 from wallet.ledger_store import AccountState
+from wallet.models.actors import Actor
 from wallet.models.base import Page
 from wallet.models.catalog import Calculation, OperationType
 from wallet.models.events import EventType
-from wallet.models.operations import Actor
 from wallet.models.requests import (
     HistoryStep,
     MoneyRequest,

@@ -4,8 +4,8 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
+from wallet.models.actors import Actor
 from wallet.models.base import CamelModel, Instant, ListFilter, ListRequest
-from wallet.models.operations import Actor
 
 Filterable = Annotated[str, Field(min_length=1, max_length=128)]
 

@@ -1,15 +1,8 @@
 """One operation of the ledger as the back office and its parties see it."""
 
+from wallet.models.actors import Actor
 from wallet.models.base import CamelModel
 from wallet.money import Money
-
-
-class Actor(CamelModel):
-    """Who caused a change: a user, or the platform's own workflow."""
-
-    user_id: str
-    role: str
-    organization_id: str
 
 
 class OperationLeg(CamelModel):

@@ -6,9 +6,9 @@ from decimal import Decimal
 
 from pydantic import Field, model_validator
 
+from wallet.models.actors import Actor
 from wallet.models.base import CamelModel
 from wallet.models.enums import CaseInsensitiveEnum
-from wallet.models.operations import Actor
 from wallet.money import Money, in_digits
 
 
