@@ -1,14 +1,13 @@
 """Commission: one computation for the quote a client is shown and the operation that charges it."""
 
-from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from wallet.models.catalog import CommissionRule
 from wallet.money import round_half_up
 
 
-@dataclass(frozen=True)
-class Quote:
+class Quote(NamedTuple):
     amount: Decimal
     commission: Decimal
 

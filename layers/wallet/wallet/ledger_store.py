@@ -1,9 +1,8 @@
 """Data access for the ledger: the only module that knows the accounts and journal tables' keys."""
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from wallet.aws import dynamodb
 from wallet.config import settings
@@ -13,8 +12,7 @@ ACCOUNT = "ACCOUNT"
 PROCESS = "PROCESS"
 
 
-@dataclass(frozen=True)
-class AccountState:
+class AccountState(NamedTuple):
     """An account as read: its balances and the version a conditional write must still find."""
 
     key: str

@@ -6,10 +6,9 @@ Rules are read with one BatchGetItem and kept for the function's life for a shor
 money path costs no read beyond them."""
 
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from wallet import audit, catalog, clock, identity_store, ledger, limits_store
 from wallet.auth import Caller
@@ -27,8 +26,7 @@ class LimitExceeded(BusinessRuleViolation):
     code = "LIMIT_EXCEEDED"
 
 
-@dataclass(frozen=True)
-class Use:
+class Use(NamedTuple):
     """One counter an operation moves: its key, by how much, and the limit it must stay within."""
 
     name: str  # the rule's field: "daily.amount", "monthly.count", ...

@@ -5,8 +5,8 @@ Their changes of state, with the money each moves, are applied exactly once by `
 workflow's own steps use too."""
 
 import json
-from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -63,8 +63,7 @@ OPERATIONS = {
 WORKFLOW_NOT_STARTED = "The approval workflow could not start"  # the reason of a request declined as it was made
 
 
-@dataclass(frozen=True)
-class Priced:
+class Priced(NamedTuple):
     account: AccountState
     quote: Quote
     kind: RequestKind

@@ -2,9 +2,8 @@
 
 import secrets
 import uuid
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from wallet import audit, catalog_store, clock, events, idempotency, ledger, ledger_store, limits, payment_tools_store
 from wallet.auth import Caller
@@ -34,8 +33,7 @@ from wallet.money import check_precision, in_digits
 from wallet.secrets import keyed_digest
 
 
-@dataclass(frozen=True)
-class PreparedTransfer:
+class PreparedTransfer(NamedTuple):
     """A transfer checked and priced from one read of both accounts."""
 
     accounts: dict[str, AccountState]
