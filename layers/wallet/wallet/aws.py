@@ -3,9 +3,8 @@ something."""
 
 from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import boto3
 
@@ -13,8 +12,7 @@ import boto3
 READING_OPERATIONS = ("Get", "BatchGet", "Query", "Scan", "Describe", "List")
 
 
-@dataclass(frozen=True)
-class DeferredRead:
+class DeferredRead(NamedTuple):
     """A strongly consistent read of one item whose `check` must pass before the call changes anything (the
     caller's token state): it rides in the call's first BatchGetItem (wallet.dynamo.batch_get), and is made on
     its own before any change on any service, or when the call ends, if it is still due then."""

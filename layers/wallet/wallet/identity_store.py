@@ -1,8 +1,7 @@
 """Data access for identity: the only module that knows the users table's keys."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from botocore.exceptions import ClientError
 
@@ -14,8 +13,7 @@ from wallet.models.identity import LegalType, Organization, User
 from wallet.models.roles import OrganizationType, Role
 
 
-@dataclass(frozen=True)
-class Credential:
+class Credential(NamedTuple):
     user_id: str
     login: str
     role: Role
@@ -24,8 +22,7 @@ class Credential:
     disabled: bool = False
 
 
-@dataclass(frozen=True)
-class PendingCode:
+class PendingCode(NamedTuple):
     """A one-time code sent to a login, and what it was sent for (a registration's role and name)."""
 
     login: str
@@ -37,8 +34,7 @@ class PendingCode:
     name: str | None = None
 
 
-@dataclass(frozen=True)
-class TokenState:
+class TokenState(NamedTuple):
     disabled: bool
     valid_from_ms: int
 
