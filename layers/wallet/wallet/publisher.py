@@ -8,8 +8,7 @@ a later event of any of its accounts overtake it. Published markers let a retrie
 already reached the bus."""
 
 import json
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
@@ -23,8 +22,7 @@ from wallet.observability import logger, metrics
 MAX_ENTRIES = 10  # PutEvents takes at most ten entries a call
 
 
-@dataclass(frozen=True)
-class StreamedEvent:
+class StreamedEvent(NamedTuple):
     sequence_number: str
     item: Item
 

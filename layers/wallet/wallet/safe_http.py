@@ -6,7 +6,7 @@ check), so a name that resolves elsewhere a moment later (DNS rebinding) is neve
 
 import ipaddress
 import socket
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 import urllib3
@@ -22,8 +22,7 @@ class UnsafeDestination(ValueError):
     pass
 
 
-@dataclass(frozen=True)
-class Destination:
+class Destination(NamedTuple):
     scheme: str
     host: str
     port: int
