@@ -1,6 +1,7 @@
 """What every model shares: camelCase JSON, identifiers (an account's serial among them) and pages."""
 
 from datetime import datetime
+from functools import cache
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -27,10 +28,14 @@ def given(name: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"required": [name], "properties": {name: schema or {"not": {"type": "null"}}}}
 
 
+# Cached: every model's class creation converts each of its fields' names, and the names repeat across models.
+_camel = cache(to_camel)
+
+
 class CamelModel(BaseModel):
     # Deferred: a model's validator is built on its first use, not at every cold start for every model a
     # function imports (most requests use a few of them).
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, defer_build=True)
+    model_config = ConfigDict(alias_generator=_camel, populate_by_name=True, defer_build=True)
 
 
 class ListFilter(CamelModel):
