@@ -1,6 +1,7 @@
 """Identity as the other domains read it: users and organisations as stored, an owner as others see it, the rules
 of logins and passwords.
-Their requests and answers are in wallet.models.identity_api, which only the identity functions build."""
+Their requests and answers are in wallet.models.identity_api and wallet.models.logins_api (log-in, registration,
+recovery), which only the identity functions build."""
 
 import re
 from functools import cache

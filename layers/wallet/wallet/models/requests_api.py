@@ -1,5 +1,6 @@
 """The money-in-and-out API's requests and answers: bodies, decisions, lists. Apart from the requests' records
-and the workflow's contract (wallet.models.requests): only the functions serving these routes build them."""
+(wallet.models.requests) and the workflow's contract (wallet.models.workflow): only the functions serving these
+routes build them."""
 
 from typing import Annotated
 
