@@ -9,7 +9,7 @@ from pydantic.alias_generators import to_camel
 
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
 # An account's serial, as every domain that names an account takes it.
-CoinSerial = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
+CoinSerial = Identifier
 PageSize = Annotated[int, Field(ge=1, le=100)]
 
 

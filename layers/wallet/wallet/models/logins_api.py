@@ -80,7 +80,3 @@ class IdRef(CamelModel):
 class Registered(CamelModel):
     user: IdRef
     organization: IdRef
-
-
-class RegistrationConfirmed(CamelModel):
-    members: Registered
