@@ -76,7 +76,7 @@ def list_coins(caller: Caller, organization_id: str | None = None) -> Coins:
 def validate_coin(coin_serial: str) -> ValidCoin:
     item = ledger_store.get_account_item(ledger.customer_account(coin_serial))
     if item is None or item["status"] != AccountStatus.ACTIVE.value:
-        raise NotFound("No such account", details=[{"field": "coinSerial", "issue": "not found"}])
+        raise ledger.no_account("coinSerial")
     return ValidCoin(
         coin_serial=coin_serial,
         currency=CurrencyCodeRef(code=item["currency"]),

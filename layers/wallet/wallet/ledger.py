@@ -236,7 +236,7 @@ def _writes(posting: Posting, states: dict[str, AccountState], record: dict[str,
         if is_customer_account(account):
             state = states.get(account)
             if state is None:
-                raise NotFound("No such account", details=[{"field": "coinSerial", "issue": "not found"}])
+                raise no_account("coinSerial")
             check_open(state, posting.open_to)
             if state.currency != posting.currency:
                 raise BusinessRuleViolation(f"The account is not in {posting.currency}", code="CURRENCY_MISMATCH")

@@ -27,7 +27,7 @@ from wallet.aws import stepfunctions
 from wallet.commission import Quote, quote
 from wallet.config import settings
 from wallet.dynamo import condition_failed
-from wallet.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound
+from wallet.errors import BusinessRuleViolation, Conflict, Forbidden
 from wallet.idempotency import fingerprint, operation_id
 from wallet.ledger import Bucket, Leg, Posting, WrongState
 from wallet.ledger_store import AccountState
@@ -78,7 +78,7 @@ def price(caller: Caller, kind: RequestKind, method: PaymentMethod, coin_serial:
     key = ledger.customer_account(coin_serial)
     account = ledger_store.read_accounts([key]).get(key)
     if account is None or not caller.may_see(account.item["organizationId"]):
-        raise NotFound("No such account", details=[{"field": "coinSerial", "issue": "not found"}])
+        raise ledger.no_account("coinSerial")
     ledger.check_open(account)
     digits = int(account.item["fractionalDigits"])
     amount = check_precision(amount, digits)

@@ -48,10 +48,10 @@ def prepare(caller: Caller, source_serial: str, destination_serial: str, amount:
     accounts = ledger_store.read_accounts([source_key, destination_key])
     source = accounts.get(source_key)
     if source is None or source.item["organizationId"] != caller.organization_id:
-        raise NotFound("No such account", details=[{"field": "sourceCoinSerial", "issue": "not found"}])
+        raise ledger.no_account("sourceCoinSerial")
     destination = accounts.get(destination_key)
     if destination is None:
-        raise NotFound("No such account", details=[{"field": "destinationCoinSerial", "issue": "not found"}])
+        raise ledger.no_account("destinationCoinSerial")
     if source_key == destination_key:
         raise BusinessRuleViolation("The source and the destination are the same account", code="SAME_ACCOUNT")
     for state in (source, destination):
@@ -207,7 +207,7 @@ def _destination_coin(template: NewTemplate) -> str:
     if template.payment_tool_type == PaymentToolType.COIN:
         serial = template.destination.coin_serial
         if serial is None or ledger_store.get_account_item(ledger.customer_account(serial)) is None:
-            raise NotFound("No such account", details=[{"field": "destination.coinSerial", "issue": "not found"}])
+            raise ledger.no_account("destination.coinSerial")
         return serial
     found = payment_tools_store.get_card(template.destination.smart_card_id or "")
     if found is None:
@@ -243,7 +243,7 @@ def template_from_operation(caller: Caller, business_process_id: str, name: str 
 def issue_card(new: NewSmartCard, by: Caller) -> SmartCard:
     account = ledger_store.get_account_item(ledger.customer_account(new.coin_serial))
     if account is None:
-        raise NotFound("No such account", details=[{"field": "coinSerial", "issue": "not found"}])
+        raise ledger.no_account("coinSerial")
     while True:  # a number already issued (1 in 10^14 per card) is drawn again
         number = card_number()
         card = SmartCard(
