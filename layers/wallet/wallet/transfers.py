@@ -206,8 +206,9 @@ def destination_of(template: Template) -> str:
 def _destination_coin(template: NewTemplate) -> str:
     if template.payment_tool_type == PaymentToolType.COIN:
         serial = template.destination.coin_serial
-        if serial is None or ledger_store.get_account_item(ledger.customer_account(serial)) is None:
+        if serial is None:
             raise ledger.no_account("destination.coinSerial")
+        ledger.existing_account(serial, "destination.coinSerial")
         return serial
     found = payment_tools_store.get_card(template.destination.smart_card_id or "")
     if found is None:
@@ -241,9 +242,7 @@ def template_from_operation(caller: Caller, business_process_id: str, name: str 
 
 
 def issue_card(new: NewSmartCard, by: Caller) -> SmartCard:
-    account = ledger_store.get_account_item(ledger.customer_account(new.coin_serial))
-    if account is None:
-        raise ledger.no_account("coinSerial")
+    account = ledger.existing_account(new.coin_serial)
     while True:  # a number already issued (1 in 10^14 per card) is drawn again
         number = card_number()
         card = SmartCard(
