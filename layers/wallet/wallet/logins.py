@@ -60,12 +60,11 @@ def request_registration(request: RegistrationRequest) -> None:
     code = one_time_codes.issue(
         one_time_codes.REGISTRATION, request.login, role=request.role, legal_type=request.legal_type, name=request.name
     )
-    minutes = int(one_time_codes.VALIDITY.total_seconds() // 60)
     account = f"a {request.role.value.lower()} account" + (f" named {request.name}" if request.name else "")
     send_message(
         request.login,
         "Your wallet code",
-        f"Your code to open {account} is {code}. It expires in {minutes} minutes.",
+        f"Your code to open {account} is {code}. It expires in {one_time_codes.VALIDITY_MINUTES} minutes.",
     )
 
 
@@ -101,9 +100,10 @@ def request_recovery(login: str) -> None:
     if credential is None or credential.disabled:
         return
     code = one_time_codes.issue(one_time_codes.RECOVERY, login)
-    minutes = int(one_time_codes.VALIDITY.total_seconds() // 60)
     send_message(
-        login, "Your wallet password", f"Your code to choose a new password is {code}. It expires in {minutes} minutes."
+        login,
+        "Your wallet password",
+        f"Your code to choose a new password is {code}. It expires in {one_time_codes.VALIDITY_MINUTES} minutes.",
     )
 
 

@@ -11,7 +11,8 @@ from wallet.models.identity import LegalType
 from wallet.models.roles import Role
 from wallet.secrets import keyed_digest
 
-VALIDITY = timedelta(minutes=10)
+VALIDITY_MINUTES = 10  # as the messages sending a code say it
+VALIDITY = timedelta(minutes=VALIDITY_MINUTES)
 GUESSES_PER_CODE = 5
 CODES_PER_LOGIN = 3
 CODES_WINDOW = timedelta(hours=1)
