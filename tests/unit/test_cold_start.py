@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from functools import cache
 from typing import Any
 
 from local.template import Template
@@ -33,7 +34,8 @@ print(json.dumps({"collections": len(started), "enabled": gc.isenabled(), "froze
 """
 
 
-def modules_loaded_by(*logical_ids: str) -> set[str]:
+@cache  # several tests ask of the same handlers; each answer costs a fresh interpreter
+def modules_loaded_by(*logical_ids: str) -> frozenset[str]:
     functions = Template().functions()
     chosen = [functions[logical_id] for logical_id in logical_ids or functions]
     handlers = [(f"handler_{function.logical_id}", str(function.code_uri / "app.py")) for function in chosen]
@@ -46,7 +48,7 @@ def modules_loaded_by(*logical_ids: str) -> set[str]:
         text=True,
         check=True,
     )
-    return set(json.loads(answer.stdout))
+    return frozenset(json.loads(answer.stdout))
 
 
 def test_no_function_imports_the_xray_sdk_argon2_or_powertools_parser_at_init() -> None:
